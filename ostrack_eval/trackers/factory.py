@@ -1,0 +1,47 @@
+"""From a :class:`TrackerSpec` to a ready OSTrack tracker: config, weights, device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ostrack_eval.errors import UserError
+from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
+from ostrack_eval.trackers.config import OSTrackConfig, get_preset, load_config
+from ostrack_eval.trackers.model import build_model
+from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
+from ostrack_eval.trackers.registry import TrackerSpec, is_config_path
+
+CHECKPOINT_DIR = Path("trackers") / "checkpoints"
+
+
+def config_for_spec(spec: TrackerSpec) -> OSTrackConfig:
+    base = load_config(spec.tracker) if is_config_path(spec.tracker) else get_preset(spec.tracker)
+    return base.with_variant(no_ce=spec.no_ce, keep_ratio=spec.keep_ratio, ce_template=spec.ce_template)
+
+
+def default_checkpoint(spec: TrackerSpec) -> Path:
+    """``trackers/checkpoints/<preset>.pth.tar`` (for a YAML: the same folder as the YAML first)."""
+    if is_config_path(spec.tracker):
+        stem = Path(spec.tracker).name.split(".")[0]
+        beside = Path(spec.tracker).with_name(f"{stem}.pth.tar")
+        if beside.is_file():
+            return beside
+        return CHECKPOINT_DIR / f"{stem}.pth.tar"
+    return CHECKPOINT_DIR / f"{spec.tracker}.pth.tar"
+
+
+def checkpoint_path(spec: TrackerSpec) -> Path:
+    path = Path(spec.checkpoint) if spec.checkpoint else default_checkpoint(spec)
+    if not path.is_file():
+        hint = "" if spec.checkpoint else (
+            " (download the official OSTrack_ep0300.pth.tar of this model and save it there, or pass --checkpoint)")
+        raise UserError(f"{path}: checkpoint not found{hint}")
+    return path
+
+
+def build_ostrack_tracker(spec: TrackerSpec, device=None) -> OSTrackTracker:
+    cfg = config_for_spec(spec)
+    path = checkpoint_path(spec)
+    model = build_model(cfg)
+    apply_state_dict(model, load_state_dict(path), str(path))
+    return OSTrackTracker(model, cfg, device=device, fast=spec.fast)

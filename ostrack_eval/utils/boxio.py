@@ -1,0 +1,78 @@
+"""Reading and writing box files (result files and ground truth) in every delimiter seen in the wild."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ostrack_eval.errors import UserError
+from ostrack_eval.utils.atomic import atomic_write_text
+
+_SPLIT = re.compile(r"[,\t ;]+")
+
+
+def parse_boxes(text: str, source: str = "<text>", ncols: int | None = 4) -> np.ndarray:
+    """Parse rows of numbers separated by commas, tabs or spaces (mixed allowed).
+
+    ``NaN``/``nan`` are accepted (UAV123 absent frames). Empty lines are skipped. A malformed
+    line raises :class:`UserError` naming the file and the 1-based line number.
+    """
+    rows = []
+    for lineno, line in enumerate(io.StringIO(text), start=1):
+        line = line.strip().strip("\ufeff")
+        if not line:
+            continue
+        parts = [p for p in _SPLIT.split(line) if p]
+        try:
+            vals = [float(p) for p in parts]
+        except ValueError:
+            raise UserError(f"{source}:{lineno}: cannot parse {line[:60]!r} as numbers") from None
+        if ncols is not None and len(vals) != ncols:
+            raise UserError(f"{source}:{lineno}: expected {ncols} values, found {len(vals)} in {line[:60]!r}")
+        rows.append(vals)
+    if not rows:
+        return np.zeros((0, ncols or 0), dtype=np.float64)
+    width = len(rows[0])
+    if any(len(r) != width for r in rows):
+        raise UserError(f"{source}: rows have different numbers of columns")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def read_boxes(path: str | os.PathLike, ncols: int | None = 4) -> np.ndarray:
+    """Read an ``N x 4`` box file (ours: comma floats; pytracking/OSTrack: tab ints; others: spaces)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="strict")
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read ({exc})") from None
+    return parse_boxes(text, source=str(path), ncols=ncols)
+
+
+def read_values(path: str | os.PathLike) -> np.ndarray:
+    """Read a one-column file (per-frame times, label files) as a 1-D float array."""
+    arr = read_boxes(path, ncols=None)
+    return arr.reshape(-1)
+
+
+def format_boxes(boxes: np.ndarray, delimiter: str = ",", fmt: str = "%.4f") -> str:
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    buf = io.StringIO()
+    np.savetxt(buf, boxes, delimiter=delimiter, fmt=fmt)
+    return buf.getvalue()
+
+
+def write_boxes(path: str | os.PathLike, boxes: np.ndarray, delimiter: str = ",", fmt: str = "%.4f") -> None:
+    """Atomically write boxes, one ``x,y,w,h`` row per frame."""
+    atomic_write_text(path, format_boxes(boxes, delimiter, fmt))
+
+
+def write_values(path: str | os.PathLike, values: np.ndarray, fmt: str = "%.6f") -> None:
+    buf = io.StringIO()
+    np.savetxt(buf, np.asarray(values, dtype=np.float64).reshape(-1, 1), fmt=fmt)
+    atomic_write_text(path, buf.getvalue())
