@@ -98,6 +98,12 @@ PRESETS: dict[str, OSTrackConfig] = {
                                 search_factor=4.0, checkpoint_name="vitb_256_mae_ce_32x4_ep300"),
     "ostrack384": OSTrackConfig(name="ostrack384", template_size=192, template_factor=2.0, search_size=384,
                                 search_factor=5.0, checkpoint_name="vitb_384_mae_ce_32x4_ep300"),
+    # The demo tracker: the same architecture scaled down (trained by ``ostrack-eval train-tiny``); the unused
+    # ``pos_embed`` is kept at its minimum size so the packaged checkpoint stays small.
+    "ostrack-tiny": OSTrackConfig(name="ostrack-tiny", embed_dim=64, depth=4, num_heads=4, head_channels=32,
+                                  ce_loc=(1, 2, 3), ce_keep_ratio=(0.7, 0.7, 0.7), pretrain_img_size=16,
+                                  template_size=112, template_factor=2.0, search_size=224, search_factor=4.0,
+                                  checkpoint_name="ostrack_tiny"),
 }
 
 _VIT_TYPES = {

@@ -12,6 +12,8 @@ from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
 from ostrack_eval.trackers.registry import TrackerSpec, is_config_path
 
 CHECKPOINT_DIR = Path("trackers") / "checkpoints"
+# Presets whose weights ship inside the package (trained here, see ``ostrack-eval train-tiny``).
+PACKAGED_CHECKPOINTS = {"ostrack-tiny": Path(__file__).parent / "weights" / "ostrack_tiny.pth.tar"}
 
 
 def config_for_spec(spec: TrackerSpec) -> OSTrackConfig:
@@ -27,6 +29,8 @@ def default_checkpoint(spec: TrackerSpec) -> Path:
         if beside.is_file():
             return beside
         return CHECKPOINT_DIR / f"{stem}.pth.tar"
+    if spec.tracker in PACKAGED_CHECKPOINTS:
+        return PACKAGED_CHECKPOINTS[spec.tracker]
     return CHECKPOINT_DIR / f"{spec.tracker}.pth.tar"
 
 

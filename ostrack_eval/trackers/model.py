@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ostrack_eval.trackers.config import OSTrackConfig
+from ostrack_eval.trackers.fast import TemplateState, backbone_forward_fast, head_decode_fast
 from ostrack_eval.trackers.head import CenterPredictor
 from ostrack_eval.trackers.vit import VisionTransformerCE
 
@@ -43,6 +44,19 @@ class OSTrack(nn.Module):
         if keep_block_tokens:
             out["block_tokens"] = feats.block_tokens
         return out
+
+    def track_step(self, search: torch.Tensor, template_tokens: torch.Tensor, window: torch.Tensor,
+                   rank_rows: torch.Tensor | None = None, rank_valid: torch.Tensor | None = None,
+                   ce_keep_rate: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fast path for tracking (plain tensors in, so it can be ``torch.compile``-d); see :class:`TemplateState`.
+
+        Returns ``(bbox, response)``: the box ``(B, 4)`` (cx, cy, w, h normalised to the search crop) read
+        at the argmax of ``response = window · score_map`` ``(B, 1, F, F)``, as the faithful decode does.
+        """
+        state = TemplateState(template_tokens, rank_rows, rank_valid)
+        res = backbone_forward_fast(self.backbone, search, state, ce_keep_rate, template_out=False)
+        feat = res.search.view(search.shape[0], -1, self.feat_sz_s, self.feat_sz_s)
+        return head_decode_fast(self.box_head, feat, window)
 
     def forward_head(self, tokens: torch.Tensor) -> dict:
         enc = tokens[:, -self.feat_len_s:]

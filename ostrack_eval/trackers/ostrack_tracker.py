@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ostrack_eval.trackers.ce import template_mask
 from ostrack_eval.trackers.config import OSTrackConfig
+from ostrack_eval.trackers.engine import FastOptions, TrackingEngine, template_inputs
 from ostrack_eval.trackers.model import OSTrack
-from ostrack_eval.trackers.preprocess import (clip_box, hann2d, map_box_back, normalize_patch, sample_target,
-                                              transform_image_to_crop)
+from ostrack_eval.trackers.preprocess import clip_box, hann2d, map_box_back, normalize_patch, sample_target
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -35,16 +34,21 @@ class FrameDebug:
 class OSTrackTracker:
     """``initialize(frame, box)`` / ``track(frame) -> box`` with the official inference pipeline.
 
-    With ``fast=True`` the template tokens are embedded once per sequence and the backbone uses fused
-    attention (see :mod:`ostrack_eval.trackers.vit`); geometry and decoding are unchanged.
+    With ``fast=True`` each frame goes through :class:`~ostrack_eval.trackers.engine.TrackingEngine` (a batch
+    of one): template embedded once per sequence, the fast network of :mod:`ostrack_eval.trackers.fast`,
+    and ``options`` (autocast, ``torch.compile``, device crops); geometry and decoding are unchanged.
     """
 
-    def __init__(self, model: OSTrack, cfg: OSTrackConfig, device=None, fast: bool = False):
+    def __init__(self, model: OSTrack, cfg: OSTrackConfig, device=None, fast: bool = False,
+                 options: FastOptions | None = None):
         self.cfg = cfg
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.model.fast = fast
         self.fast = fast
+        if options is not None and not fast:
+            raise ValueError("fast-path options need fast=True")
+        self.engine = TrackingEngine(self.model, cfg, self.device, fast=True, options=options) if fast else None
         self.window = hann2d(cfg.feat_sz_s, centered=True).to(self.device)
         self.debug = FrameDebug()
         self.keep_debug = False
@@ -52,26 +56,22 @@ class OSTrackTracker:
     @torch.no_grad()
     def initialize(self, image: np.ndarray, box) -> None:
         box = [float(v) for v in box]
-        z_patch, resize_factor, _ = sample_target(image, box, self.cfg.template_factor, self.cfg.template_size)
-        self.z_patch = z_patch
-        self.template = normalize_patch(z_patch, self.device)
-        self.template_tokens = self.model.backbone.embed_template(self.template) if self.fast else None
-        self.mask_z = None
-        if self.cfg.ce_loc:
-            crop_sz = torch.tensor([self.cfg.template_size, self.cfg.template_size], dtype=torch.float)
-            b = torch.tensor(box)
-            t_box = transform_image_to_crop(b, b, resize_factor, crop_sz, normalize=True).view(1, 4)
-            self.mask_z = template_mask(self.cfg.ce_template_range, self.cfg.template_size, self.cfg.patch_size,
-                                        1, t_box.to(self.device), device=self.device)
+        if self.fast:
+            self._seq = self.engine.start(image, box)
+            self.z_patch, self.template, self.mask_z = self._seq.z_patch, self._seq.template, self._seq.mask
+            self._templates = self.engine.batch_templates([self._seq])
+        else:
+            self.z_patch, self.template, self.mask_z = template_inputs(image, box, self.cfg, self.device)
         self.state = box
 
     @torch.no_grad()
     def track(self, image: np.ndarray) -> np.ndarray:
+        if self.fast:
+            return self._track_fast(image)
         H, W = image.shape[:2]
         x_patch, resize_factor, _ = sample_target(image, self.state, self.cfg.search_factor, self.cfg.search_size)
         search = normalize_patch(x_patch, self.device)
-        out = self.model(self.template, search, ce_template_mask=self.mask_z,
-                         template_tokens=self.template_tokens)
+        out = self.model(self.template, search, ce_template_mask=self.mask_z)
         before = self.decode(out["score_map"], out["size_map"], out["offset_map"], resize_factor)
         self.state = clip_box(before, H, W, margin=10)
         if self.keep_debug:
@@ -87,3 +87,14 @@ class OSTrackTracker:
         pred_box = (pred.mean(dim=0) * self.cfg.search_size / resize_factor).tolist()
         self._response, self._pred_box = response, pred_box
         return map_box_back(self.state, pred_box, resize_factor, self.cfg.search_size)
+
+    def _track_fast(self, image: np.ndarray) -> np.ndarray:
+        self._seq.box = list(self.state)  # lets callers set ``state`` (teacher forcing) as on the faithful path
+        self.engine.keep_debug = self.keep_debug
+        box = self.engine.step([image], [self._seq], self._templates)[0]
+        self.state = self._seq.box
+        if self.keep_debug:
+            last = self.engine.last
+            self.debug = FrameDebug(last.resize_factors[0], np.asarray(last.patches[0]), {}, last.response,
+                                    last.pred_boxes[0], last.boxes_before_clip[0])
+        return box

@@ -79,6 +79,7 @@ TRACKERS: dict[str, Callable[[TrackerSpec, str | None], Tracker]] = {
     "identity": _build_identity,
     "ostrack256": _build_ostrack,
     "ostrack384": _build_ostrack,
+    "ostrack-tiny": _build_ostrack,
 }
 
 

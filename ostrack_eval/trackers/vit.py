@@ -5,8 +5,8 @@ strictly. Two attention paths give the same maths:
 
 * ``fast=False`` (default, faithful): the explicit ``softmax(q kᵀ · scale) v`` of the official code, so
   outputs and CE rankings match it bit for bit on CPU.
-* ``fast=True``: fused scaled-dot-product attention; in CE blocks only the attention rows of the
-  template tokens that rank the search tokens are computed explicitly.
+* ``fast=True``: :mod:`ostrack_eval.trackers.fast` (fused attention, only the work the outputs need);
+  same maths, different fp32 rounding.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ostrack_eval.trackers.ce import eliminate, rank_scores
+from ostrack_eval.trackers.fast import TemplateState, backbone_forward_fast
 
 
 class PatchEmbed(nn.Module):
@@ -53,30 +53,19 @@ class Attention(nn.Module):
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
         return qkv.unbind(0)
 
-    def forward(self, x: torch.Tensor, need_attn: bool = False, fast: bool = False,
-                rank_rows: torch.Tensor | None = None, num_template: int = 0):
+    def forward(self, x: torch.Tensor, need_attn: bool = False, num_template: int = 0):
         """Returns ``(out, attn_t)``.
 
-        ``attn_t`` is the ``(B, heads, rows, Ns)`` attention from template rows to search columns when
-        ``need_attn`` (all template rows, or only ``rank_rows`` ``(B, r)`` on the fast path), else ``None``.
+        ``attn_t`` is the ``(B, heads, Nz, Ns)`` attention from template rows to search columns when
+        ``need_attn``, else ``None``.
         """
         b, n, c = x.shape
         q, k, v = self._qkv(x)
         attn_t = None
-        if fast:
-            out = F.scaled_dot_product_attention(q, k, v)
-            if need_attn:
-                if rank_rows is None:
-                    q_rows = q[:, :, :num_template]
-                else:
-                    idx = rank_rows[:, None, :, None].expand(-1, q.shape[1], -1, q.shape[-1])
-                    q_rows = q.gather(2, idx)
-                attn_t = ((q_rows @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)[..., num_template:]
-        else:
-            attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
-            out = attn @ v
-            if need_attn:
-                attn_t = attn[:, :, :num_template, num_template:]
+        attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+        out = attn @ v
+        if need_attn:
+            attn_t = attn[:, :, :num_template, num_template:]
         out = out.transpose(1, 2).reshape(b, n, c)
         return self.proj(out), attn_t
 
@@ -136,6 +125,11 @@ class VisionTransformerCE(nn.Module):
     def embed_search(self, x: torch.Tensor) -> torch.Tensor:
         return self.patch_embed(x) + self.pos_embed_x
 
+    def block_keep_ratio(self, i: int, ce_keep_rate: float | None = None) -> float:
+        """ρ of block ``i``; ``ce_keep_rate`` replaces it in CE blocks (official ``ce_keep_rate``)."""
+        ratio = self.blocks[i].keep_ratio
+        return ratio if ce_keep_rate is None or ratio >= 1 else ce_keep_rate
+
     def forward(self, z: torch.Tensor | None, x: torch.Tensor, ce_template_mask: torch.Tensor | None = None,
                 ce_keep_rate: float | None = None, z_tokens: torch.Tensor | None = None,
                 keep_block_tokens: bool = False) -> BackboneOutput:
@@ -143,31 +137,24 @@ class VisionTransformerCE(nn.Module):
 
         ``ce_keep_rate`` overrides every CE block's ρ at run time (official ``ce_keep_rate``).
         """
-        x_tok = self.embed_search(x)
         if z_tokens is None:
             z_tokens = self.embed_template(z)
+        if self.fast:
+            return self._forward_fast(x, z_tokens, ce_template_mask, ce_keep_rate)
+        x_tok = self.embed_search(x)
         if z_tokens.shape[0] != x_tok.shape[0]:
             z_tokens = z_tokens.expand(x_tok.shape[0], -1, -1)
         b, nz = x_tok.shape[0], z_tokens.shape[1]
         tokens = torch.cat([z_tokens, x_tok], dim=1)
         global_index = torch.arange(self.num_search, device=x.device).unsqueeze(0).repeat(b, 1)
-        rank_rows = None
-        if self.fast and ce_template_mask is not None:
-            counts = ce_template_mask.sum(1)
-            if bool((counts == counts[0]).all()):
-                rank_rows = ce_template_mask.nonzero()[:, 1].view(b, -1)
         out = BackboneOutput(tokens=tokens)
         for i, blk in enumerate(self.blocks):
-            ratio = blk.keep_ratio if ce_keep_rate is None or blk.keep_ratio >= 1 else ce_keep_rate
+            ratio = self.block_keep_ratio(i, ce_keep_rate)
             do_ce = i in self.ce_loc and ratio < 1
-            h, attn_t = blk.attn(blk.norm1(tokens), need_attn=do_ce, fast=self.fast,
-                                 rank_rows=rank_rows, num_template=nz)
+            h, attn_t = blk.attn(blk.norm1(tokens), need_attn=do_ce, num_template=nz)
             tokens = tokens + h
             if do_ce:
-                if rank_rows is not None:  # rows already selected on the fast path
-                    scores = attn_t.mean(dim=2).mean(dim=1)
-                else:
-                    scores = rank_scores(attn_t, ce_template_mask)
+                scores = rank_scores(attn_t, ce_template_mask)
                 tokens, kept, removed = eliminate(tokens, scores, nz, ratio, global_index)
                 out.ce.append(CEStage(i, scores, kept, removed))
                 global_index = kept
@@ -184,3 +171,15 @@ class VisionTransformerCE(nn.Module):
             s_out = full
         out.tokens = torch.cat([z_out, s_out], dim=1)
         return out
+
+    def _forward_fast(self, x: torch.Tensor, z_tokens: torch.Tensor, ce_template_mask: torch.Tensor | None,
+                      ce_keep_rate: float | None) -> BackboneOutput:
+        """The fast path behind the faithful interface (full token output; block tokens are not kept)."""
+        b = x.shape[0]
+        if z_tokens.shape[0] != b:
+            z_tokens = z_tokens.expand(b, -1, -1)
+        state = TemplateState.from_mask(z_tokens, ce_template_mask)
+        res = backbone_forward_fast(self, x, state, ce_keep_rate, template_out=True)
+        search = res.search.flatten(2).transpose(1, 2)
+        stages = [CEStage(st.layer, st.scores, st.kept_index, st.removed_index) for st in res.stages]
+        return BackboneOutput(tokens=torch.cat([res.template, search], dim=1), ce=stages)

@@ -1,0 +1,259 @@
+"""Faithful vs fast OSTrack, side by side: model forward, end-to-end per frame, batched frames/s.
+
+    python bench/bench_fast.py                       # CPU, 2 threads, fp32, ostrack256 (~1 min)
+    python bench/bench_fast.py --device cuda --batches 1,8,32 --dtype fp16 --compile reduce-overhead
+
+Weights are random (timing does not depend on them) unless --checkpoint is given. The matmul floor is
+the model's linear + conv MACs (the thop convention: 21.5 G for ostrack256-CE, attention matmuls
+excluded) at the sgemm rate this script measures with a large ``torch.mm``. End-to-end runs track
+1280×720 JPEG frames written to a temporary folder, decoding included. Batched per-frame time is the
+step time divided by the sequences in the step (as BatchedOSTrack reports it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from ostrack_eval.trackers.batched import BatchedOSTrack
+from ostrack_eval.trackers.ce import template_mask
+from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
+from ostrack_eval.trackers.config import get_preset
+from ostrack_eval.trackers.engine import FastOptions
+from ostrack_eval.trackers.fast import TemplateState
+from ostrack_eval.trackers.model import build_model
+from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
+from ostrack_eval.trackers.preprocess import hann2d
+from ostrack_eval.utils.frames import FramePipeline, read_rgb
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def cpu_load() -> float:
+    """1-minute load average (0 where the platform has none)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def sgemm_gflops(device: torch.device) -> float:
+    n = 2048 if device.type == "cpu" else 8192
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(4):
+        sync(device)
+        t = time.perf_counter()
+        a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def matmul_macs(fn) -> tuple[float, float]:
+    """(linear + conv MACs, attention bmm MACs) of one call, in G."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        fn()
+    counts = {str(k): v for k, v in counter.get_flop_counts()["Global"].items()}
+    dense = sum(v for k, v in counts.items() if k in ("aten.addmm", "aten.mm", "aten.convolution"))
+    return dense / 2e9, counts.get("aten.bmm", 0) / 2e9
+
+
+def timed(fn, device: torch.device, iters: int) -> list[float]:
+    out = []
+    for _ in range(iters):
+        sync(device)
+        t = time.perf_counter()
+        fn()
+        sync(device)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def interleaved(fns: dict, device: torch.device, iters: int) -> dict[str, list[float]]:
+    """Alternate the candidates so that machine-speed drift hits them alike; one warm-up call each."""
+    times = {k: [] for k in fns}
+    with torch.no_grad():
+        for fn in fns.values():
+            fn()
+        for _ in range(iters):
+            for k, fn in fns.items():
+                times[k] += timed(fn, device, 1)
+    return times
+
+
+def write_video(folder: Path, n: int, seed: int = 0) -> tuple[list[Path], list[float]]:
+    """n 1280×720 JPEGs of a textured square drifting over a textured background; returns paths, first box."""
+    rng = np.random.default_rng(seed)
+    background = cv2.resize(rng.integers(0, 256, (45, 80, 3), dtype=np.uint8), (1280, 720),
+                            interpolation=cv2.INTER_CUBIC)
+    target = cv2.resize(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8), (110, 90), interpolation=cv2.INTER_NEAREST)
+    paths = []
+    for i in range(n):
+        img = background.copy()
+        x, y = 400 + 6 * i, 300 + int(20 * np.sin(i / 5))
+        img[y:y + 90, x:x + 110] = target
+        paths.append(folder / f"{i:08d}.jpg")
+        cv2.imwrite(str(paths[-1]), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return paths, [400.0, 300.0, 110.0, 90.0]
+
+
+@dataclass
+class Seq:
+    name: str
+    frames: list[Path]
+    init_box: np.ndarray
+
+
+def run_sequential(tracker: OSTrackTracker, paths: list[Path], box, pipeline: FramePipeline | None) -> float:
+    """Seconds per frame over frames 1.., decoding included (cv2 in the loop, or the pipeline)."""
+    frames = pipeline.open(paths) if pipeline is not None else (read_rgb(p) for p in paths)
+    tracker.initialize(next(frames), box)
+    t = time.perf_counter()
+    n = 0
+    for image in frames:
+        tracker.track(image)
+        n += 1
+    return (time.perf_counter() - t) / n
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--tracker", default="ostrack256", help="preset (ostrack256, ostrack384)")
+    p.add_argument("--checkpoint", help="real weights (default: random)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--batches", default=None, help="batch sizes, e.g. 1,8 (default 1,8 on CPU, 1,8,32 on CUDA)")
+    p.add_argument("--iters", type=int, default=None, help="forward repetitions (default 5 CPU / 50 CUDA)")
+    p.add_argument("--frames", type=int, default=None, help="frames per end-to-end sequence (default 12 / 200)")
+    p.add_argument("--sequences", type=int, default=None, help="sequences in the batched run (default 8 / 32)")
+    p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"], help="fast-path autocast")
+    p.add_argument("--compile", default=None, help="fast-path torch.compile mode")
+    p.add_argument("--device-crop", action="store_true", help="fast path crops on the model's device")
+    args = p.parse_args(argv)
+
+    device = torch.device(args.device)
+    cpu = device.type == "cpu"
+    torch.set_num_threads(args.threads)
+    batches = [int(b) for b in (args.batches or ("1,8" if cpu else "1,8,32")).split(",")]
+    iters = args.iters or (5 if cpu else 50)
+    n_frames = args.frames or (12 if cpu else 200)
+    n_seqs = args.sequences or (8 if cpu else 32)
+    options = FastOptions(args.dtype, args.compile, args.device_crop)
+
+    cfg = get_preset(args.tracker)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    if args.checkpoint:
+        apply_state_dict(model, load_state_dict(args.checkpoint), args.checkpoint)
+    else:
+        with torch.no_grad():
+            for prm in model.parameters():
+                prm.normal_(0, 0.02)
+    model = model.to(device).eval()
+    window = hann2d(cfg.feat_sz_s).to(device)
+
+    print(f"# {args.tracker} ({'CE ' + str(cfg.ce_keep_ratio) if cfg.ce_enabled else 'no CE'}) on {device}, "
+          f"{torch.get_num_threads()} threads, fast path: {options}")
+    load_before = cpu_load()
+    rate = sgemm_gflops(device)
+    z1 = torch.randn(1, 3, cfg.template_size, cfg.template_size, device=device)
+    x1 = torch.randn(1, 3, cfg.search_size, cfg.search_size, device=device)
+    mask1 = template_mask(cfg.ce_template_range, cfg.template_size, cfg.patch_size, 1, device=device) \
+        if cfg.ce_loc else None
+    model.fast = False
+    dense, attn = matmul_macs(lambda: model(z1, x1, ce_template_mask=mask1))
+    tokens1 = model.backbone.embed_template(z1)
+    state1 = TemplateState.from_mask(tokens1, mask1)
+    fast_dense, _ = matmul_macs(lambda: model.track_step(x1, state1.tokens, window, state1.rank_rows))
+    floor = 2 * dense / rate
+    print(f"sgemm {rate:.1f} GFLOP/s; faithful model: {dense:.2f} GMACs linear+conv (+{attn:.2f} attention), "
+          f"floor {floor * 1e3:.1f} ms; fast step does {fast_dense:.2f} GMACs linear+conv")
+
+    # --- model forward ---------------------------------------------------------------------------------
+    print("\nmodel forward, ms per sample (min / median)")
+    print(f"{'batch':>5} {'faithful':>17} {'fast':>17} {'speed-up':>9} {'fast/floor':>10}")
+    autocast = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    fast_step = model.track_step if not args.compile else torch.compile(model.track_step, mode=args.compile)
+    rows = {}
+    for b in batches:
+        z = z1.expand(b, -1, -1, -1).contiguous()
+        x = torch.randn(b, 3, cfg.search_size, cfg.search_size, device=device)
+        mask = None if mask1 is None else mask1.expand(b, -1)
+        state = TemplateState.cat([state1] * b)
+
+        def faithful():
+            model.fast = False
+            return model(z, x, ce_template_mask=mask)
+
+        def fast():
+            with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+                return fast_step(x, state.tokens, window, state.rank_rows)
+
+        n = max(2, iters if b == 1 else iters * 2 // b) if cpu else iters
+        t = interleaved({"faithful": faithful, "fast": fast}, device, n)
+        slow_min, fast_min = min(t["faithful"]) / b, min(t["fast"]) / b
+        rows[b] = (slow_min, fast_min)
+        print(f"{b:>5} {slow_min * 1e3:8.1f} / {statistics.median(t['faithful']) / b * 1e3:6.1f} "
+              f"{fast_min * 1e3:8.1f} / {statistics.median(t['fast']) / b * 1e3:6.1f} "
+              f"{slow_min / fast_min:8.2f}x {fast_min / floor:9.2f}x")
+
+    # --- end to end ------------------------------------------------------------------------------------
+    with tempfile.TemporaryDirectory() as tmp:
+        paths, box = write_video(Path(tmp), n_frames)
+        print(f"\nend to end, {n_frames} JPEG frames 1280x720, decoding included, ms per frame")
+        slow_tr = OSTrackTracker(model, cfg, device)
+        fast_tr = OSTrackTracker(model, cfg, device, fast=True, options=options)
+        e2e = {"faithful": [], "fast": []}
+        with FramePipeline(workers=2, ahead=4) as pipe:
+            for _ in range(2):  # alternate, keep the best of two
+                slow_tr.model.fast = False
+                e2e["faithful"].append(run_sequential(slow_tr, paths, box, None))
+                fast_tr.model.fast = True
+                e2e["fast"].append(run_sequential(fast_tr, paths, box, pipe))
+        s, f = min(e2e["faithful"]), min(e2e["fast"])
+        print(f"faithful (cv2 decode in the loop)  {s * 1e3:7.1f}   {1 / s:6.2f} frames/s")
+        print(f"fast (decode pipeline)             {f * 1e3:7.1f}   {1 / f:6.2f} frames/s   {s / f:.2f}x")
+
+        # --- batched demo-like run ----------------------------------------------------------------------
+        seqs = [Seq(f"seq{k}", paths, np.asarray(box)) for k in range(n_seqs)]
+        print(f"\nwhole run, {n_seqs} sequences x {n_frames} frames, aggregate frames/s (decoding included)")
+        t = time.perf_counter()
+        slow_tr.model.fast = False
+        for seq in seqs[: max(1, n_seqs // 4)]:  # faithful is sequential: time a quarter of the run
+            run_sequential(slow_tr, seq.frames, seq.init_box, None)
+        base_fps = max(1, n_seqs // 4) * (n_frames - 1) / (time.perf_counter() - t)
+        print(f"{'faithful, one sequence at a time':34s} {base_fps:7.2f}")
+        for b in batches:
+            runner = BatchedOSTrack(model, cfg, device, fast=True, options=options)
+            t = time.perf_counter()
+            frames = sum(len(r.times) - 1 for r in runner.run(seqs, max_batch=b))
+            fps = frames / (time.perf_counter() - t)
+            print(f"{'fast, batched ' + str(b):34s} {fps:7.2f}   {fps / base_fps:.2f}x")
+
+    print("\nacceptance (CPU, fp32): forward <= 1.15x floor: "
+          f"{rows[batches[0]][1] / floor:.2f}x; end to end >= 1.3x faithful: {s / f:.2f}x")
+    # this script itself accounts for about `threads` of the final load
+    load = max(load_before, cpu_load() - torch.get_num_threads())
+    if cpu and load > 1.0:
+        print(f"warning: other processes kept about {load:.1f} cores busy while measuring: times and ratios "
+              "are unreliable, run again on a quiet machine")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""``ostrack-eval pack``: results -> GOT-10k / TrackingNet server zip, and ``--check`` for any zip."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ostrack_eval.errors import UserError
+from ostrack_eval.pack.formats import SERVER_FORMATS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pack", help="pack results into a GOT-10k / TrackingNet server zip, or --check a zip",
+                       description="Pack <results>/<NAME>/<bench>/ into the zip the evaluation server takes "
+                                   "(raw results are only read), or validate any zip with --check.")
+    p.add_argument("--bench", required=True, choices=sorted(SERVER_FORMATS), help="evaluation server")
+    p.add_argument("--tracker", metavar="NAME", help="run name (the results sub-folder) to pack")
+    p.add_argument("--out", metavar="FILE.zip", help="zip to write (written atomically)")
+    p.add_argument("--check", metavar="FILE.zip", help="validate this zip instead of packing; exit 1 on problems")
+    p.add_argument("--results", default="results", help="results folder (default: ./results)")
+    p.add_argument("--root", default=None,
+                   help="dataset root for the one-row-per-frame check (default: $OSTRACK_EVAL_DATA or ./datasets "
+                        "when present)")
+    p.add_argument("--int", dest="int_mode", action="store_true",
+                   help="write boxes as integers truncated toward zero (OSTrack's submissions)")
+    p.add_argument("--sequences", metavar="A,B,…", default=None,
+                   help="only these sequences of the official list (for tests; the server needs all); "
+                        "write --sequences=NAME for names starting with '-'")
+    p.set_defaults(func=run_pack)
+
+
+def _names(arg: str | None) -> list[str] | None:
+    return None if arg is None else [n.strip() for n in arg.split(",") if n.strip()]
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    if args.check:
+        if args.tracker or args.out or args.int_mode:
+            raise UserError("--check validates a zip; it does not take --tracker, --out or --int")
+        return _check(args)
+    if not args.tracker or not args.out:
+        raise UserError("pack needs --tracker NAME and --out FILE.zip (or --check FILE.zip)")
+    from ostrack_eval.pack.packer import pack_submission
+
+    summary = pack_submission(args.results, args.tracker, args.bench, args.out, int_mode=args.int_mode,
+                              root=args.root, names=_names(args.sequences))
+    for warning in summary.warnings:
+        print(f"ostrack-eval: warning: {warning}", file=sys.stderr)
+    rows = (f"row counts checked against {summary.frames_root}" if summary.frames_root
+            else "row counts not checked against frames (no dataset found; pass --root)")
+    reps = f", {summary.repetitions} repetitions" if summary.repetitions > 1 else ""
+    print(f"{summary.out}: {summary.sequences} {summary.bench} sequences{reps}, "
+          f"{'integer' if args.int_mode else 'float'} boxes; {rows}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ostrack_eval.pack.check import check_submission
+
+    report = check_submission(args.check, args.bench, root=args.root, names=_names(args.sequences))
+    rows = (f"row counts checked against {report.frames_root}" if report.frames_root
+            else "row counts not checked against frames (no dataset found; pass --root)")
+    for problem in report.problems:
+        print(problem)
+    if report.problems:
+        print(f"{report.path}: {len(report.problems)} problem(s) for the {report.bench} server; {rows}")
+        return 1
+    reps = f", {report.repetitions} repetitions" if report.repetitions > 1 else ""
+    print(f"{report.path}: OK — {report.found} {report.bench} sequences{reps}; {rows}")
+    return 0

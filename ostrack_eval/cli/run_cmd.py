@@ -1,0 +1,68 @@
+"""``ostrack-eval run``: track a benchmark and write pytracking-layout results (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "run", help="run a tracker over a benchmark (resumable, parallel)",
+        description="Track every sequence of a benchmark; results go to <results>/<run name>/<bench>/<seq>.txt "
+                    "(+ _time.txt) and <results>/<run name>/run.json. Finished sequences are skipped, so an "
+                    "interrupted run continues where it stopped.")
+    p.add_argument("--bench", required=True, help="benchmark: lasot, lasot_ext, trackingnet, got10k, got10k_val, "
+                                                  "nfs, uav123, tnl2k, itb, demo")
+    p.add_argument("--tracker", required=True, help="preset (ostrack256, ostrack384, identity) or a tracker YAML")
+    p.add_argument("--checkpoint", help="weights file (default: trackers/checkpoints/<preset>.pth.tar)")
+    p.add_argument("--no-ce", action="store_true", help="disable candidate elimination")
+    p.add_argument("--keep-ratio", type=float, metavar="R", help="CE keep ratio, 0 < R <= 1 (1 = no elimination)")
+    p.add_argument("--ce-template", choices=("ctr_point", "all", "ctr_rec", "gt_box"),
+                   help="template tokens that guide candidate elimination")
+    p.add_argument("--fast", action="store_true", help="fused attention and cached template tokens")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when available)")
+    p.add_argument("--sequences", metavar="A,B,...",
+                   help="only these sequences (names starting with '-' need --sequences=-name)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="worker processes; CUDA devices are dealt round-robin (default 1)")
+    p.add_argument("--shard", metavar="I/N", help="run only shard I of N (by sorted sequence name), e.g. for "
+                                                  "a SLURM array sharing one results folder")
+    p.add_argument("--name", help="run name = results sub-folder (default: preset plus variant)")
+    p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
+    p.add_argument("--root", type=Path, help="datasets folder (default $OSTRACK_EVAL_DATA, else ./datasets)")
+    p.add_argument("--runs", type=int, metavar="N",
+                   help="GOT-10k protocol: N repetitions in <bench>/<seq>/<seq>_00K.txt")
+    p.add_argument("--fail-fast", action="store_true", help="stop at the first failing sequence")
+    p.set_defaults(func=handle)
+
+
+def spec_from_args(args: argparse.Namespace):
+    from ostrack_eval.trackers.registry import TrackerSpec
+
+    return TrackerSpec(tracker=args.tracker, checkpoint=args.checkpoint, no_ce=args.no_ce,
+                       keep_ratio=args.keep_ratio, ce_template=args.ce_template, name=args.name, fast=args.fast)
+
+
+def options_from_args(args: argparse.Namespace):
+    from ostrack_eval.run.plan import parse_sequence_list, parse_shard
+    from ostrack_eval.run.runner import RunOptions
+
+    return RunOptions(
+        results=args.results, device=args.device,
+        sequences=parse_sequence_list(args.sequences) if args.sequences is not None else None,
+        workers=args.workers, shard=parse_shard(args.shard) if args.shard is not None else None,
+        runs=args.runs, fail_fast=args.fail_fast)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from ostrack_eval.datasets import get_benchmark
+    from ostrack_eval.run.runner import run_benchmark
+
+    spec = spec_from_args(args)
+    options = options_from_args(args)
+    benchmark = get_benchmark(args.bench, args.root)
+    summary = run_benchmark(benchmark, spec, options)
+    for line in summary.lines():
+        print(line)
+    return summary.exit_code

@@ -1,0 +1,119 @@
+"""GOT-10k test and val splits (180 sequences each), datasets.md §4.
+
+``{root}/<split>/list.txt`` names the sequences (authoritative; folders not listed are ignored);
+``{root}/<split>/<name>/00000001.jpg …`` sorted by integer stem, ``groundtruth.txt`` (test: the first-frame
+box only). Val has ``cover.label`` / ``absence.label``: a frame is visible when ``cover > 0`` and
+``absence == 0`` (pytracking/mmtracking; the got10k evaluator uses ``cover > 0``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.datasets.common import FolderBenchmark, list_images, read_flags, require_numbered
+from ostrack_eval.datasets.tables import load_table
+from ostrack_eval.errors import UserError
+from ostrack_eval.utils.boxio import read_boxes
+
+_RESOLUTION = re.compile(r"^\(?\s*(\d+)\s*,\s*(\d+)\s*\)?$")
+
+
+def read_meta_info(path: Path) -> dict[str, str]:
+    """``meta_info.ini``: a section-header line, then ``key: value`` lines; ``{}`` when absent."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return {}
+    meta = {}
+    for line in lines[1:]:
+        key, sep, value = line.partition(": ")
+        if sep:
+            meta[key.strip()] = value.strip()
+    return meta
+
+
+class GOT10k(FolderBenchmark):
+    name: ClassVar[str] = "got10k"
+    convention: ClassVar[str] = "got10k"
+    title: ClassVar[str] = "GOT-10k"
+    subdirs: ClassVar[tuple[str, ...]] = ("got10k", "GOT-10k", "got-10k")
+    split: ClassVar[str] = "test"
+    full_annotation: ClassVar[bool] = False
+
+    def official_count(self) -> int:
+        return load_table(f"got10k_{self.split}.json")["count"]
+
+    @property
+    def split_dir(self) -> Path:
+        return self.root / self.split
+
+    def validate_root(self) -> None:
+        super().validate_root()
+        if not self.split_dir.is_dir():
+            raise UserError(f"{self.root}: no {self.split}/ folder (expected the GOT-10k folder holding "
+                            f"test/ and val/, or its parent)")
+
+    def listed_names(self) -> list[str]:
+        self.validate_root()
+        path = self.split_dir / "list.txt"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UserError(f"{path}: not found (GOT-10k ships the sequence list of each split)") from None
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+        if not names:
+            raise UserError(f"{path}: empty")
+        return list(dict.fromkeys(names))
+
+    def sequence_dir(self, name: str) -> Path:
+        return self.split_dir / name
+
+    def _load(self, name: str) -> Sequence:
+        folder = self.sequence_dir(name)
+        gt = read_boxes(folder / "groundtruth.txt")
+        if len(gt) == 0:
+            raise UserError(f"{folder / 'groundtruth.txt'}: empty")
+        frames = list_images(folder, (".jpg",))
+        if not frames:
+            raise UserError(f"{folder}: no .jpg frames")
+        require_numbered(frames, 1, folder)
+        self._check_lengths(name, frames, gt, folder)
+        meta = read_meta_info(folder / "meta_info.ini")
+        attributes: dict[str, object] = {k: v for k, v in meta.items() if k != "object_class"}
+        m = _RESOLUTION.match(meta.get("resolution", ""))
+        if m:
+            attributes["resolution"] = (int(m[1]), int(m[2]))
+        if (folder / "cover.label").is_file():
+            # the GOT-10k evaluator's validity is the raw cover label (cover > 0), kept for the metrics
+            attributes["cover"] = read_flags(folder / "cover.label", len(gt)).astype(np.int64)
+        return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,
+                        target_visible=self._visibility(folder, len(gt)),
+                        object_class=meta.get("object_class"), attributes=attributes)
+
+    def _visibility(self, folder: Path, n: int) -> np.ndarray | None:
+        cover_path, absence_path = folder / "cover.label", folder / "absence.label"
+        if not cover_path.is_file() and not absence_path.is_file():
+            return None
+        visible = np.ones(n, dtype=bool)
+        if cover_path.is_file():
+            visible &= read_flags(cover_path, n) > 0
+        if absence_path.is_file():
+            visible &= read_flags(absence_path, n) == 0
+        return visible
+
+    def unlisted(self) -> list[str]:
+        if not self.split_dir.is_dir() or not (self.split_dir / "list.txt").is_file():
+            return []
+        listed = set(self.listed_names())
+        return sorted(p.name for p in self.split_dir.iterdir() if p.is_dir() and p.name not in listed)
+
+
+class GOT10kVal(GOT10k):
+    name: ClassVar[str] = "got10k_val"
+    split: ClassVar[str] = "val"
+    full_annotation: ClassVar[bool] = True

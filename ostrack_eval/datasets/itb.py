@@ -1,0 +1,98 @@
+"""ITB, the Informative Tracking Benchmark (180 videos, 9 scenarios × 20), datasets.md §8.
+
+``{root}/<scenario folder>/<video>/0001.jpg …`` (padding varies; sorted by integer stem) and
+``groundtruth.txt`` (comma, or whitespace in some imported videos). Top-level entries whose name contains
+a dot (``ITB.json``) are not scenario folders. The scenario of a video comes from ``ITB.json``'s
+``scenario_name`` when present, else from its parent folder.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar, Iterable
+
+from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.datasets.common import FolderBenchmark, list_images
+from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.errors import UserError
+from ostrack_eval.utils.boxio import read_boxes
+
+META_FILE = "ITB.json"
+
+
+class ITB(FolderBenchmark):
+    name: ClassVar[str] = "itb"
+    convention: ClassVar[str] = "itb"
+    title: ClassVar[str] = "ITB"
+    subdirs: ClassVar[tuple[str, ...]] = ("itb", "ITB")
+
+    def __init__(self, root: str | Path, names: Iterable[str] | None = None):
+        super().__init__(root, names)
+        self._rows = rows_by_name(load_table("itb.json")["sequences"])
+
+    def listed_names(self) -> list[str]:
+        return list(self._rows)
+
+    def expected_length(self, name: str) -> int | None:
+        return self._rows[name]["num_frames"]
+
+    @cached_property
+    def _videos(self) -> dict[str, Path]:
+        """Every ``<scenario folder>/<video>`` on disk, by video name."""
+        videos: dict[str, Path] = {}
+        if not self.root.is_dir():
+            return videos
+        for scenario in sorted(self.root.iterdir()):
+            if "." in scenario.name or not scenario.is_dir():
+                continue
+            for video in sorted(scenario.iterdir()):
+                if not video.is_dir():
+                    continue
+                if video.name in videos:
+                    raise UserError(f"{video}: video {video.name!r} also exists in {videos[video.name].parent}")
+                videos[video.name] = video
+        return videos
+
+    @cached_property
+    def _json_scenarios(self) -> dict[str, str]:
+        path = self.root / META_FILE
+        if not path.is_file():
+            return {}
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(meta, dict):
+            return {}
+        return {name: entry["scenario_name"] for name, entry in meta.items()
+                if isinstance(entry, dict) and isinstance(entry.get("scenario_name"), str)}
+
+    def validate_root(self) -> None:
+        super().validate_root()
+        if not any(n in self._videos for n in self._rows):
+            raise UserError(f"{self.root}: no ITB videos (expected <scenario>/<video>/groundtruth.txt such as "
+                            f"<scenario>/basketball-1/); give the ITB folder or its parent")
+
+    def sequence_dir(self, name: str) -> Path:
+        return self._videos.get(name, self.root / "<scenario>" / name)
+
+    def scenario(self, name: str) -> str | None:
+        if name in self._json_scenarios:
+            return self._json_scenarios[name]
+        video = self._videos.get(name)
+        return video.parent.name if video is not None else None
+
+    def _load(self, name: str) -> Sequence:
+        folder = self.sequence_dir(name)
+        gt = read_boxes(folder / "groundtruth.txt")
+        if len(gt) == 0:
+            raise UserError(f"{folder / 'groundtruth.txt'}: empty")
+        frames = list_images(folder, (".jpg",))
+        self._check_lengths(name, frames, gt, folder)
+        return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,
+                        attributes={"scenario": self.scenario(name), "origin": self._rows[name].get("origin")})
+
+    def unlisted(self) -> list[str]:
+        return sorted(n for n in self._videos if n not in self._rows)

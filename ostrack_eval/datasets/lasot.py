@@ -1,0 +1,90 @@
+"""LaSOT test split (280 sequences, Protocol II), datasets.md §1.
+
+``{root}/<class>/<class>-<k>/img/00000001.jpg …`` with ``groundtruth.txt``, ``full_occlusion.txt``,
+``out_of_view.txt``, ``nlp.txt``. The frame list is built from the number of ground-truth rows, never by
+listing ``img/`` (``monkey-17`` holds more images than annotated frames).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Iterable
+
+from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.datasets.common import FolderBenchmark, read_first_line, read_flags, require_frames
+from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.errors import UserError
+from ostrack_eval.utils.boxio import read_boxes
+
+# The full download nests the class folders one level down.
+NESTED_ROOT = "LaSOTBenchmark"
+
+
+def _attribute_table() -> tuple[list[tuple[str, str]], dict[str, list[int]]]:
+    table = load_table("lasot_attributes.json")
+    return [(a["abbr"], a["name"]) for a in table["attributes"]], table["sequences"]
+
+
+class LaSOT(FolderBenchmark):
+    name: ClassVar[str] = "lasot"
+    convention: ClassVar[str] = "ostrack"
+    title: ClassVar[str] = "LaSOT"
+    subdirs: ClassVar[tuple[str, ...]] = ("lasot", "LaSOTBenchmark", "LaSOT")
+    table: ClassVar[str] = "lasot.json"
+    has_attributes: ClassVar[bool] = True
+
+    def __init__(self, root: str | Path, names: Iterable[str] | None = None):
+        root = Path(root)
+        if (root / NESTED_ROOT).is_dir():
+            root = root / NESTED_ROOT
+        super().__init__(root, names)
+        self._rows = rows_by_name(load_table(self.table)["sequences"])
+        self._classes = sorted({row["class"] for row in self._rows.values()})
+
+    def listed_names(self) -> list[str]:
+        return list(self._rows)
+
+    def expected_length(self, name: str) -> int | None:
+        return self._rows[name]["num_frames"]
+
+    def validate_root(self) -> None:
+        super().validate_root()
+        if not any((self.root / c).is_dir() for c in self._classes):
+            raise UserError(f"{self.root}: no {self.title} class folders (expected e.g. {self._classes[0]}/"
+                            f"{self._classes[0]}-1/img/); give the folder holding them, or its parent")
+
+    def sequence_dir(self, name: str) -> Path:
+        return self.root / self._rows[name]["class"] / name
+
+    def _load(self, name: str) -> Sequence:
+        folder = self.sequence_dir(name)
+        gt = read_boxes(folder / "groundtruth.txt")
+        if len(gt) == 0:
+            raise UserError(f"{folder / 'groundtruth.txt'}: empty")
+        n = len(gt)
+        occluded = read_flags(folder / "full_occlusion.txt", n)
+        out_of_view = read_flags(folder / "out_of_view.txt", n)
+        frames = [folder / "img" / f"{i:08d}.jpg" for i in range(1, n + 1)]
+        require_frames(frames, f"{self.name} {name}")
+        return Sequence(
+            name=name, frames=frames, ground_truth=gt, bench=self.name,
+            target_visible=(occluded == 0) & (out_of_view == 0),
+            object_class=self._rows[name]["class"],
+            language=read_first_line(folder / "nlp.txt"),
+            attributes=self._attributes(name),
+        )
+
+    def _attributes(self, name: str) -> dict[str, object]:
+        if not self.has_attributes:
+            return {}
+        names, flags = _attribute_table()
+        row = flags.get(name)
+        if row is None:
+            return {}
+        return {abbr: bool(v) for (abbr, _), v in zip(names, row)}
+
+
+def attribute_names() -> list[tuple[str, str]]:
+    """The 14 LaSOT attributes as ``(abbreviation, full name)``, in the official toolkit's order."""
+    return _attribute_table()[0]
+

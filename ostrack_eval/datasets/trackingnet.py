@@ -1,0 +1,89 @@
+"""TrackingNet test split (511 sequences), datasets.md §3.
+
+``{root}/TEST/anno/<name>.txt`` (one line: the first-frame box) and ``{root}/TEST/frames/<name>/0.jpg …``
+(0-based, no zero padding). The official devkit upper-cases the chunk folder but its README writes "Test",
+so the chunk folder is looked up case-insensitively. Frames are sorted by integer stem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Iterable
+
+from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.datasets.common import FolderBenchmark, list_images, require_numbered
+from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.errors import UserError
+from ostrack_eval.utils.boxio import read_boxes
+
+CHUNK = "TEST"
+
+
+def find_chunk(root: Path) -> Path | None:
+    """``root/TEST`` in whatever case it was extracted with; ``root`` itself when it is the chunk folder."""
+    if root.name.lower() == CHUNK.lower() and (root / "anno").is_dir():
+        return root
+    if not root.is_dir():
+        return None
+    matches = sorted(p for p in root.iterdir() if p.is_dir() and p.name.lower() == CHUNK.lower())
+    return matches[0] if matches else None
+
+
+class TrackingNet(FolderBenchmark):
+    name: ClassVar[str] = "trackingnet"
+    convention: ClassVar[str] = "trackingnet_server"
+    title: ClassVar[str] = "TrackingNet"
+    subdirs: ClassVar[tuple[str, ...]] = ("trackingnet", "TrackingNet")
+    full_annotation: ClassVar[bool] = False
+
+    def __init__(self, root: str | Path, names: Iterable[str] | None = None):
+        super().__init__(root, names)
+        self._rows = rows_by_name(load_table("trackingnet.json")["sequences"])
+
+    @property
+    def chunk(self) -> Path:
+        """The test chunk folder actually used (``TEST`` as extracted, any case)."""
+        return find_chunk(self.root) or self.root / CHUNK
+
+    def listed_names(self) -> list[str]:
+        return list(self._rows)
+
+    def validate_root(self) -> None:
+        super().validate_root()
+        if find_chunk(self.root) is not None:
+            return
+        found = [d for d in ("anno", "frames", "zips") if (self.root / d).is_dir()]
+        hint = (f" (found {', '.join(d + '/' for d in found)} directly in it: move them into {CHUNK}/)"
+                if found else " (expected TEST/anno/ and TEST/frames/ as made by the official devkit)")
+        raise UserError(f"{self.root}: no {CHUNK}/ folder{hint}")
+
+    def sequence_dir(self, name: str) -> Path:
+        return self.chunk / "frames" / name
+
+    def load(self, name: str) -> Sequence:
+        self._require_listed(name)
+        self.validate_root()
+        folder = self.sequence_dir(name)
+        if not folder.is_dir():
+            archive = self.chunk / "zips" / f"{name}.zip"
+            if archive.is_file():
+                raise UserError(f"{folder}: frames not extracted (unzip {archive} into it)")
+            raise UserError(f"{folder}: sequence folder not found ({self.name} sequence {name!r})")
+        return self._load(name)
+
+    def _load(self, name: str) -> Sequence:
+        anno = self.chunk / "anno" / f"{name}.txt"
+        gt = read_boxes(anno)
+        if len(gt) == 0:
+            raise UserError(f"{anno}: empty")
+        frames = list_images(self.sequence_dir(name), (".jpg",))
+        if not frames:
+            raise UserError(f"{self.sequence_dir(name)}: no .jpg frames")
+        require_numbered(frames, 0, self.sequence_dir(name))
+        return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name)
+
+    def unlisted(self) -> list[str]:
+        anno = find_chunk(self.root)
+        if anno is None or not (anno / "anno").is_dir():
+            return []
+        return sorted(p.stem for p in (anno / "anno").glob("*.txt") if p.stem not in self._rows)

@@ -1,0 +1,63 @@
+"""UAV123 (123 sequences in 91 image folders), datasets.md §6.
+
+``{root}/data_seq/UAV123/<folder>/000001.jpg …`` and ``{root}/anno/UAV123/<name>.txt``. Split sequences
+share a folder and are cut out of it by the ``start_frame..end_frame`` ranges of the shipped table (the
+only source of those ranges: listing the folder would be wrong). Absent targets are ``NaN`` rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Iterable
+
+import numpy as np
+
+from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.datasets.common import FolderBenchmark, require_frames
+from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.errors import UserError
+from ostrack_eval.utils.boxio import read_boxes
+
+
+class UAV123(FolderBenchmark):
+    name: ClassVar[str] = "uav123"
+    convention: ClassVar[str] = "ostrack"
+    title: ClassVar[str] = "UAV123"
+    subdirs: ClassVar[tuple[str, ...]] = ("uav123", "UAV123", "uav")
+    table: ClassVar[str] = "uav123.json"
+
+    def __init__(self, root: str | Path, names: Iterable[str] | None = None,
+                 table: list[dict[str, Any]] | None = None):
+        """``table`` replaces the shipped sequence table (rows with the ``uav123.json`` keys), for tests."""
+        super().__init__(root, names)
+        self._rows = rows_by_name(table if table is not None else load_table(self.table)["sequences"])
+
+    def listed_names(self) -> list[str]:
+        return list(self._rows)
+
+    def expected_length(self, name: str) -> int | None:
+        row = self._rows[name]
+        return row["end_frame"] - row["start_frame"] + 1
+
+    def validate_root(self) -> None:
+        super().validate_root()
+        if not (self.root / "data_seq").is_dir():
+            raise UserError(f"{self.root}: no data_seq/ folder (expected the UAV123 folder holding "
+                            f"data_seq/UAV123/ and anno/UAV123/, or its parent)")
+
+    def sequence_dir(self, name: str) -> Path:
+        return self.root / self._rows[name]["path"]
+
+    def _load(self, name: str) -> Sequence:
+        row = self._rows[name]
+        anno = self.root / row["anno_path"]
+        gt = read_boxes(anno)
+        if len(gt) and not np.isfinite(gt[0]).all():
+            raise UserError(f"{anno}: the first row is {gt[0].tolist()}, not a box to start tracking from")
+        folder = self.sequence_dir(name)
+        frames = [folder / f"{k:0{row['nz']}d}.{row['ext']}" for k in range(row["start_frame"], row["end_frame"] + 1)]
+        self._check_lengths(name, frames, gt, anno)
+        require_frames(frames, f"{self.name} {name}")
+        return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,
+                        object_class=row.get("object_class"),
+                        attributes={"folder": Path(row["path"]).name, "start_frame": row["start_frame"]})

@@ -1,0 +1,90 @@
+"""One tracker's profile — size, MACs, latency, environment — as a JSON object or a Markdown table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ostrack_eval.profiling.environment import describe
+from ostrack_eval.profiling.macs import ModelCounts, model_counts
+from ostrack_eval.profiling.timing import FRAME_HW, Timing, time_tracker, weights_file
+from ostrack_eval.trackers.config import OSTrackConfig
+from ostrack_eval.trackers.factory import config_for_spec
+from ostrack_eval.trackers.registry import TrackerSpec
+
+
+@dataclass(frozen=True)
+class ProfileReport:
+    spec: TrackerSpec
+    cfg: OSTrackConfig
+    counts: ModelCounts
+    environment: dict
+    timing: Timing | None
+    warmup: int
+
+    def ce(self) -> dict:
+        return {"loc": list(self.cfg.ce_loc), "keep_ratio": list(self.cfg.ce_keep_ratio),
+                "template": self.cfg.ce_template_range.lower() if self.cfg.ce_loc else None}
+
+    def as_dict(self) -> dict:
+        t = self.timing
+        return {
+            "tracker": self.spec.tracker,
+            "run_name": self.spec.run_name(),
+            "params": self.counts.params,
+            "macs_paper_g": self.counts.macs_paper_g,
+            "macs_full_g": self.counts.macs_full_g,
+            "ce": self.ce(),
+            "latency_ms": None if t is None else {"forward": t.forward.as_dict(),
+                                                  "track_step": t.track_step.as_dict()},
+            "fps": None if t is None else {"forward": t.forward.fps, "track_step": t.track_step.fps},
+            "iters": None if t is None else t.forward.iters,
+            "warmup": None if t is None else self.warmup,
+            "fast": self.spec.fast,
+            "weights": None if t is None else t.weights,
+            "frame_wh": [FRAME_HW[1], FRAME_HW[0]],
+            **self.environment,
+        }
+
+    def as_markdown(self) -> str:
+        c, env = self.counts, self.environment
+        ce = self.ce()
+        if self.cfg.ce_enabled:
+            ratios = sorted(set(ce["keep_ratio"]), key=ce["keep_ratio"].index)
+            ce_text = (f"blocks {', '.join(map(str, ce['loc']))} · keep {', '.join(f'{r:g}' for r in ratios)}"
+                       f" · template {ce['template']}")
+        else:
+            ce_text = "off"
+        rows = [
+            ("parameters", f"{c.params / 1e6:.2f} M ({c.params:,})"),
+            ("MACs, paper convention (thop rules)", f"{c.macs_paper_g:.2f} G"),
+            ("MACs, full (incl. attention matmuls)", f"{c.macs_full_g:.2f} G"),
+            ("candidate elimination", ce_text),
+        ]
+        if self.timing is not None:
+            t = self.timing
+            mode = "fast" if self.spec.fast else "faithful"
+            for label, s in ((f"forward ({mode})", t.forward),
+                             (f"tracking step, {FRAME_HW[1]}×{FRAME_HW[0]} frame", t.track_step)):
+                rows.append((label, f"{s.median:.2f} ms (p10 {s.p10:.2f}, p90 {s.p90:.2f}) · {s.fps:.1f} FPS"))
+            rows.append(("timed", f"{t.forward.iters} iterations after {self.warmup} warm-up, batch 1"))
+            rows.append(("weights", t.weights))
+        threads = f"{env['threads']} thread" + ("s" if env["threads"] != 1 else "")
+        rows.append(("device", f"{env['device']} ({env['device_type']}, {threads})"))
+        rows.append(("dtype · torch · CUDA", f"{env['dtype']} · {env['torch']} · {env['cuda'] or '–'}"))
+        lines = [f"| {self.spec.run_name()} | |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in rows]
+        return "\n".join(lines)
+
+
+def profile_tracker(spec: TrackerSpec, device: torch.device, timing: bool = True, iters: int = 50,
+                    warmup: int = 10) -> ProfileReport:
+    """Count (always) and time (unless ``timing`` is off) the OSTrack tracker ``spec`` on ``device``."""
+    cfg = config_for_spec(spec)
+    weights_file(spec)  # a checkpoint named on the command line must exist even when nothing is timed
+    counts = model_counts(cfg)
+    measured = time_tracker(spec, device, iters, warmup) if timing else None
+    dtype = measured.dtype if measured is not None else torch.get_default_dtype()
+    return ProfileReport(spec=spec, cfg=cfg, counts=counts, environment=describe(device, dtype),
+                         timing=measured, warmup=warmup)

@@ -1,0 +1,95 @@
+"""``--bench B… --tracker NAME…`` -> evaluated benchmarks, shared by ``report`` and ``plot``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ostrack_eval.errors import UserError
+from ostrack_eval.metrics.conventions import DEFAULT_CONVENTIONS, Convention, get_convention
+from ostrack_eval.reports.evaluate import BenchEval, evaluate_bench, server_only_bench
+from ostrack_eval.reports.results import TrackerResults, check_rows, load_tracker_results
+from ostrack_eval.reports.runs import read_run_record, read_server_scores, resolve_source
+
+
+def _progress(desc: str):
+    def wrap(items):
+        return tqdm(items, desc=desc, unit="seq", leave=False, disable=not sys.stderr.isatty())
+    return wrap
+
+
+def tracker_labels(trackers: list[str], labels: list[str] | None) -> list[str]:
+    """Display names: ``--labels`` when given, else the run name (a path's last folder)."""
+    if labels is not None and len(labels) != len(trackers):
+        raise UserError(f"--labels has {len(labels)} names for {len(trackers)} trackers")
+    shown = labels or [name if "/" not in name.rstrip("/") else Path(name.rstrip("/")).name for name in trackers]
+    dupes = sorted({x for x in shown if shown.count(x) > 1})
+    if dupes:
+        raise UserError(f"tracker names must differ, {', '.join(dupes)} appears twice (use --labels)")
+    return shown
+
+
+def select_sequences(listed: list[str], wanted: list[str] | None, bench: str) -> list[str]:
+    if wanted is None:
+        return listed
+    known = set(listed)
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise UserError(f"{bench}: not in the sequence list: {', '.join(unknown[:5])}")
+    keep = set(wanted)
+    return [n for n in listed if n in keep]
+
+
+def _convention(benchmark, bench: str, name: str | None) -> Convention:
+    if name:
+        return get_convention(name)
+    return get_convention(getattr(benchmark, "convention", None) or DEFAULT_CONVENTIONS.get(bench, "ostrack"))
+
+
+def evaluate_runs(benches: list[str], trackers: list[str], *, results: str | Path = "results",
+                  root: str | Path | None = None, labels: list[str] | None = None, convention: str | None = None,
+                  skip_missing: bool = False, sequences: list[str] | None = None) -> list[BenchEval]:
+    """Load ground truth and results, and score every tracker on every bench (in the given order)."""
+    from ostrack_eval.datasets import get_benchmark  # the adapters load lazily: image code is not needed here
+
+    names_shown = tracker_labels(trackers, labels)
+    evaluated = []
+    for bench in benches:
+        sources = [resolve_source(results, name, bench) for name in trackers]
+        benchmark = get_benchmark(bench, root)
+        conv = _convention(benchmark, bench, convention)
+        names = select_sequences(benchmark.sequence_names(), sequences, bench)
+        loaded: list[TrackerResults] = []
+        for label, (path, run_dir) in zip(names_shown, sources):
+            tr = load_tracker_results(path, bench, names, label=label, run_record=read_run_record(run_dir),
+                                      progress=_progress(f"{label} {bench}"))
+            tr.server_scores = read_server_scores(path)
+            loaded.append(tr)
+        if not getattr(benchmark, "full_annotation", True):
+            evaluated.append(server_only_bench(bench, conv, len(names), loaded))
+            continue
+        evaluated.append(_score(bench, benchmark, conv, names, loaded, skip_missing))
+    return evaluated
+
+
+def _score(bench: str, benchmark, conv: Convention, names: list[str], loaded: list[TrackerResults],
+           skip_missing: bool) -> BenchEval:
+    zero_fill = conv.family == "trackingnet"  # the server scores missing files, so nothing is left out
+    if not zero_fill:
+        incomplete = [t for t in loaded if t.completeness.missing or t.completeness.unusable]
+        # refuse before loading any ground truth
+        if incomplete and not skip_missing:
+            raise UserError(incomplete[0].completeness.summary()
+                            + " — pass --skip-missing to score the sequences every tracker has")
+        # only the sequences every tracker has need their ground truth (and need to be on disk)
+        lacking = set().union(*(t.completeness.bad for t in loaded))
+        names_to_load = [n for n in names if n not in lacking]
+    else:
+        names_to_load = names
+    seqs = [benchmark.load(n) for n in _progress(f"{bench} ground truth")(names_to_load)]
+    frames = {s.name: len(s.ground_truth) for s in seqs}
+    for tr in loaded:
+        check_rows(tr, frames)
+    return evaluate_bench(bench, conv, seqs, loaded, skip_missing=skip_missing, listed=len(names))

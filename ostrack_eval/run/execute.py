@@ -1,0 +1,179 @@
+"""Running jobs: in this process (one worker), or in spawned worker processes pulling from a shared queue.
+
+Each worker builds its own tracker on its own device, takes the next (longest remaining) job, writes the
+results itself (atomically) and reports events to the parent. Workers ignore Ctrl-C (the parent stops
+them) and exit on their own if the parent dies, so a killed run leaves no orphans writing results.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Callable
+
+from ostrack_eval.errors import UserError
+from ostrack_eval.run.metadata import device_report
+from ostrack_eval.run.monitor import RunMonitor
+from ostrack_eval.run.plan import Job
+from ostrack_eval.run.store import ResultStore
+from ostrack_eval.run.track import SequenceFailure, Stopped, track_sequence
+from ostrack_eval.trackers.base import Tracker
+from ostrack_eval.trackers.registry import TrackerSpec, build_tracker
+
+Emit = Callable[[tuple], None]
+_FRAME_REPORT_S = 0.2
+
+
+class _FrameCounter:
+    """Batches per-frame progress so workers send a few events per second, not one per frame."""
+
+    def __init__(self, emit: Emit, worker: int):
+        self.emit, self.worker = emit, worker
+        self.count, self.last = 0, time.monotonic()
+
+    def tick(self) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now - self.last >= _FRAME_REPORT_S:
+            self.flush()
+            self.last = now
+
+    def flush(self) -> None:
+        if self.count:
+            self.emit(("frames", self.worker, self.count))
+            self.count = 0
+
+
+def process_job(tracker: Tracker, store: ResultStore, bench: str, job: Job, emit: Emit,
+                should_stop: Callable[[], bool], worker: int = 0) -> None:
+    """Track ``job``'s sequence (each pending repetition), store the results and report the outcome."""
+    counter = _FrameCounter(emit, worker)
+    emit(("start", worker, job.name))
+    frames, seconds = 0, 0.0
+    try:
+        for rep in job.reps if job.reps is not None else [None]:
+            result = track_sequence(tracker, job.sequence, counter.tick, should_stop)
+            if rep is None:
+                store.write(bench, job.name, result.boxes, result.times)
+            else:
+                store.write_repetition(bench, job.name, rep, result.boxes, result.times)
+            frames += len(result.times)
+            seconds += float(result.times.sum())
+    except SequenceFailure as exc:
+        counter.flush()
+        emit(("failed", worker, job.name, str(exc)))
+        return
+    except Stopped:
+        counter.flush()
+        emit(("stopped", worker, job.name))
+        return
+    counter.flush()
+    emit(("done", worker, job.name, frames, seconds))
+
+
+def run_inline(jobs: list[Job], spec: TrackerSpec, device: str | None, store: ResultStore, bench: str,
+               monitor: RunMonitor) -> None:
+    tracker = build_tracker(spec, device)
+    monitor.handle(("ready", 0, device_report(getattr(tracker, "device", device))))
+    for job in jobs:
+        if monitor.should_stop():
+            break
+        process_job(tracker, store, bench, job, monitor.handle, monitor.should_stop)
+
+
+def run_workers(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], cpu_threads: int | None,
+                store: ResultStore, bench: str, monitor: RunMonitor) -> None:
+    """Run ``jobs`` on ``len(devices)`` spawned workers; returns when all have exited."""
+    ctx = mp.get_context("spawn")
+    tasks, events, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    for job in jobs:
+        tasks.put(job)
+    for _ in devices:
+        tasks.put(None)
+    procs = {wid: ctx.Process(target=worker_main, name=f"ostrack-eval-worker-{wid}", daemon=True,
+                              args=(wid, spec, dev, cpu_threads, store, bench, tasks, events, stop, os.getpid()))
+             for wid, dev in enumerate(devices)}
+    for proc in procs.values():
+        proc.start()
+    alive = set(procs)
+    try:
+        while alive:
+            try:
+                event = events.get(timeout=0.5)
+            except queue.Empty:
+                _reap(procs, alive, events, monitor)
+            else:
+                monitor.handle(event)
+                if event[0] == "exit":
+                    alive.discard(event[1])
+            if monitor.should_stop():
+                stop.set()
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for proc in procs.values():
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+        tasks.cancel_join_thread()  # jobs left unpicked after a stop must not block our exit
+
+
+def _reap(procs: dict, alive: set, events, monitor: RunMonitor) -> None:
+    """Account for workers that died without saying goodbye (killed, segfault, out of memory)."""
+    dead = [wid for wid in alive if not procs[wid].is_alive()]
+    if not dead:
+        return
+    while True:  # events a dead worker sent before dying are still worth having
+        try:
+            event = events.get(timeout=0.1)
+        except queue.Empty:
+            break
+        monitor.handle(event)
+        if event[0] == "exit":
+            alive.discard(event[1])
+    for wid in dead:
+        if wid in alive:
+            alive.discard(wid)
+            seq = monitor.in_flight.pop(wid, None)
+            if seq is not None:
+                monitor.fail(seq, f"worker process died (exit code {procs[wid].exitcode})")
+
+
+def _watch_parent(parent_pid: int) -> None:
+    def watch():
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(0.2)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def worker_main(wid: int, spec: TrackerSpec, device: str | None, cpu_threads: int | None, store: ResultStore,
+                bench: str, tasks, events, stop, parent_pid: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(parent_pid)
+    try:
+        tracker = build_tracker(spec, device)
+        torch = sys.modules.get("torch")
+        if cpu_threads and torch is not None:  # only trackers that use torch need their threads capped
+            torch.set_num_threads(cpu_threads)
+        events.put(("ready", wid, device_report(getattr(tracker, "device", device))))
+        while not stop.is_set():
+            job = tasks.get()
+            if job is None:
+                break
+            process_job(tracker, store, bench, job, events.put, stop.is_set, wid)
+    except UserError as exc:
+        events.put(("fatal", wid, str(exc), True))
+    except Exception:
+        events.put(("fatal", wid, f"worker {wid} on {device or 'default device'}: {traceback.format_exc()}", False))
+    events.put(("exit", wid))

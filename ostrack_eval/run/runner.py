@@ -1,0 +1,212 @@
+"""``ostrack-eval run``: track every (selected, unfinished) sequence of a benchmark and store the results.
+
+Resumable by construction: a sequence is skipped when its files are complete, every file is written
+atomically, and a lock per ``<run>/<bench>`` (or shard) keeps concurrent runs from writing the same
+sequences.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ostrack_eval.datasets.base import Benchmark, Sequence
+from ostrack_eval.errors import UserError
+from ostrack_eval.run.devices import cpu_threads_per_worker, worker_devices
+from ostrack_eval.run.execute import run_inline, run_workers
+from ostrack_eval.run.lock import BenchLock
+from ostrack_eval.run.metadata import RunRecord, describe_tracker, now, software_versions
+from ostrack_eval.run.monitor import RunMonitor, stderr_log
+from ostrack_eval.run.plan import Job, longest_first, select_sequences
+from ostrack_eval.run.store import ResultStore
+from ostrack_eval.trackers.registry import TrackerSpec
+
+MAX_LISTED = 20  # failures printed in the summary; run.json has them all
+
+
+@dataclass
+class RunOptions:
+    results: Path = Path("results")
+    device: str | None = None
+    sequences: list[str] | None = None
+    workers: int = 1
+    shard: tuple[int, int] | None = None
+    runs: int | None = None  # GOT-10k repetitions: None = single-run layout
+    fail_fast: bool = False
+    progress: bool | None = None  # None: show a bar when stderr is a terminal
+    log: Callable[[str], None] = stderr_log
+
+
+@dataclass
+class RunSummary:
+    bench: str
+    run_dir: Path
+    selected: int
+    already_done: list[str] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    not_run: list[str] = field(default_factory=list)
+    frames: int = 0
+    track_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.not_run
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    @property
+    def fps(self) -> float | None:
+        return self.frames / self.track_seconds if self.track_seconds > 0 else None
+
+    def lines(self) -> list[str]:
+        head = (f"{self.bench}: {len(self.already_done) + len(self.completed)}/{self.selected} sequences complete "
+                f"in {self.run_dir / self.bench} ({len(self.completed)} run now, {len(self.already_done)} "
+                "already done")
+        if self.fps is not None:
+            head += f"; {self.frames} frames at {self.fps:.1f} fps, decoding excluded"
+        out = [head + ")"]
+        if self.failed:
+            out.append(f"{len(self.failed)} sequence(s) failed:")
+            out += [f"  {seq}: {cause}" for seq, cause in list(self.failed.items())[:MAX_LISTED]]
+            if len(self.failed) > MAX_LISTED:
+                out.append(f"  … and {len(self.failed) - MAX_LISTED} more (all listed in "
+                           f"{self.run_dir / 'run.json'})")
+        if self.not_run:
+            out.append(f"{len(self.not_run)} sequence(s) not run (stopped early): "
+                       + ", ".join(self.not_run[:10]) + (" …" if len(self.not_run) > 10 else ""))
+        return out
+
+
+def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) -> RunSummary:
+    """Run ``spec`` over ``benchmark`` into ``<results>/<run name>/<bench>``; see the module docstring."""
+    if options.runs is not None and options.runs < 1:
+        raise UserError(f"--runs must be at least 1, got {options.runs}")
+    devices = worker_devices(options.device, options.workers)
+    names = select_sequences(benchmark.sequence_names(), options.sequences, options.shard)
+    identity = describe_tracker(spec)
+    store = ResultStore(options.results, spec.run_name())
+    bench = benchmark.name
+    summary = RunSummary(bench, store.run_dir, len(names))
+    sequences = _load_sequences(benchmark, names, summary, options.log)
+    store.run_dir.mkdir(parents=True, exist_ok=True)
+
+    with BenchLock(store.run_dir, bench, options.shard):
+        record = RunRecord(store)
+        session = _session_start(options, len(names))
+        had_record = store.run_json.is_file()
+        record.begin(identity, bench, session)
+        for path in store.temp_files(bench, names):
+            path.unlink(missing_ok=True)
+        jobs = []
+        for seq in sequences:
+            job = _pending(store, bench, seq, options)
+            if job is None:
+                summary.already_done.append(seq.name)
+            else:
+                jobs.append(job)
+        jobs = longest_first(jobs)
+        if not had_record and summary.already_done:
+            options.log(f"ostrack-eval: {store.run_dir / bench}: {len(summary.already_done)} existing results "
+                        "without a run.json were kept; they are assumed to come from this tracker configuration")
+        status = "failed"
+        monitor = RunMonitor(bench, jobs, options.fail_fast, options.progress, options.log)
+        try:
+            if jobs:
+                _execute(jobs, spec, devices[:len(jobs)], store, bench, monitor)
+            if monitor.fatal is None:
+                status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            monitor.close()
+            _collect(summary, monitor, jobs)
+            session.update(_session_end(summary, monitor, status))
+            record.finish(bench, session)
+        if monitor.fatal is not None:
+            message, is_user_error = monitor.fatal
+            raise (UserError if is_user_error else RuntimeError)(message)
+    return summary
+
+
+def _load_sequences(benchmark: Benchmark, names: list[str], summary: RunSummary,
+                    log: Callable[[str], None]) -> list[Sequence]:
+    """Load the selected sequences; unloadable ones count as failed, and none loadable is bad input."""
+    loaded, unloadable = [], {}
+    for name in names:
+        try:
+            loaded.append(benchmark.load(name))
+        except Exception as exc:  # one unreadable sequence must not stop the other 279
+            unloadable[name] = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+    if not unloadable:
+        return loaded
+    first, cause = next(iter(unloadable.items()))
+    if not loaded:  # wrong --root or an empty download: say so once, exit 2
+        raise UserError(f"{benchmark.name}: none of the {len(names)} selected sequences can be loaded "
+                        f"(first: {first}: {cause})")
+    summary.failed.update({name: f"cannot load: {cause}" for name, cause in unloadable.items()})
+    # one line, not one per sequence: a partly downloaded benchmark fails hundreds
+    log(f"ostrack-eval: {benchmark.name}: {len(unloadable)} of {len(names)} sequences cannot be loaded and count "
+        f"as failed (first: {first}: {cause}); run only some with --sequences")
+    return loaded
+
+
+def _pending(store: ResultStore, bench: str, seq: Sequence, options: RunOptions) -> Job | None:
+    if options.runs is None:
+        reason = store.missing_reason(bench, seq.name, seq.num_frames)
+        if reason is None:
+            return None
+        if store.box_path(bench, seq.name).is_file() and store.time_path(bench, seq.name).is_file():
+            options.log(f"ostrack-eval: redoing {bench}/{seq.name}: {reason}")  # damaged, not just unfinished
+        return Job(seq)
+    done = set(store.done_repetitions(bench, seq.name, seq.num_frames, options.runs))
+    reps = [r for r in range(1, options.runs + 1) if r not in done]
+    return Job(seq, reps) if reps else None
+
+
+def _execute(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], store: ResultStore, bench: str,
+             monitor: RunMonitor) -> None:
+    if len(devices) == 1:
+        run_inline(jobs, spec, devices[0], store, bench, monitor)
+        return
+    threads = cpu_threads_per_worker(len(devices)) if all(d == "cpu" for d in devices) else None
+    run_workers(jobs, spec, devices, threads, store, bench, monitor)
+
+
+def _collect(summary: RunSummary, monitor: RunMonitor, jobs: list[Job]) -> None:
+    summary.completed = list(monitor.completed)
+    summary.failed.update(monitor.failed)
+    summary.frames, summary.track_seconds = monitor.frames, monitor.track_seconds
+    finished = set(summary.completed) | set(summary.failed)
+    summary.not_run = [j.name for j in jobs if j.name not in finished]
+
+
+def _session_start(options: RunOptions, selected: int) -> dict:
+    return {
+        "id": f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}",
+        "started": now(), "finished": None, "status": "running",
+        "host": socket.gethostname(), "pid": os.getpid(), "command": sys.argv,
+        "device": options.device, "workers": options.workers,
+        "shard": None if options.shard is None else f"{options.shard[0]}/{options.shard[1]}",
+        "runs": options.runs, "sequences_selected": selected,
+        "software": software_versions(),
+    }
+
+
+def _session_end(summary: RunSummary, monitor: RunMonitor, status: str) -> dict:
+    return {
+        "finished": now(), "status": status,
+        "devices": [monitor.devices[k] for k in sorted(monitor.devices)],
+        "sequences_already_done": len(summary.already_done), "sequences_run": len(summary.completed),
+        "sequences_failed": dict(summary.failed), "sequences_not_run": len(summary.not_run),
+        "frames": summary.frames, "track_seconds": round(summary.track_seconds, 6),
+        "fps": None if summary.fps is None else round(summary.fps, 3),
+    }

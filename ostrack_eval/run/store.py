@@ -1,0 +1,193 @@
+"""The results store: where a run's box and time files live, and whether a sequence is finished.
+
+Two layouts, both under ``<results>/<run name>/<bench>/``:
+
+- single run (pytracking): ``<seq>.txt`` (boxes) and ``<seq>_time.txt`` (seconds per frame);
+- repetitions (GOT-10k protocol, ``--runs N``): ``<seq>/<seq>_001.txt`` … ``<seq>/<seq>_NNN.txt`` and
+  ``<seq>/<seq>_time.txt`` holding one column per repetition, as the GOT-10k toolkit writes it.
+
+Every write is atomic, and the box file is written before the time file, so "the time file is complete"
+implies "the box file is complete": a sequence (or repetition) is done only when both parse with one row
+per frame. Files written by pytracking/OSTrack (tab-separated integers) are read the same way.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ostrack_eval.errors import UserError
+from ostrack_eval.utils.atomic import atomic_write_text, is_temp_file
+from ostrack_eval.utils.boxio import read_boxes, write_boxes
+
+TIME_FMT = "%.6f"
+BOX_FMT = "%.4f"
+
+
+def _format_times(times: np.ndarray) -> str:
+    buf = io.StringIO()
+    np.savetxt(buf, np.asarray(times, dtype=np.float64).reshape(len(times), -1), fmt=TIME_FMT, delimiter=",")
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class ResultStore:
+    """The result files of one run (``<results>/<run name>``)."""
+
+    results: Path
+    run_name: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "results", Path(self.results))
+        if not self.run_name or "/" in self.run_name or self.run_name in (".", ".."):
+            raise UserError(f"invalid run name {self.run_name!r} (it becomes a folder name)")
+
+    @property
+    def run_dir(self) -> Path:
+        return self.results / self.run_name
+
+    @property
+    def run_json(self) -> Path:
+        return self.run_dir / "run.json"
+
+    def bench_dir(self, bench: str) -> Path:
+        return self.run_dir / bench
+
+    # ---- paths -------------------------------------------------------------------------------------
+    def box_path(self, bench: str, seq: str, rep: int | None = None) -> Path:
+        """``<seq>.txt``, or ``<seq>/<seq>_<rep:03d>.txt`` for repetition ``rep`` (1-based)."""
+        if rep is None:
+            return self.bench_dir(bench) / f"{seq}.txt"
+        if rep < 1:
+            raise ValueError(f"repetitions are numbered from 1, got {rep}")
+        return self.bench_dir(bench) / seq / f"{seq}_{rep:03d}.txt"
+
+    def time_path(self, bench: str, seq: str, repeated: bool = False) -> Path:
+        if repeated:
+            return self.bench_dir(bench) / seq / f"{seq}_time.txt"
+        return self.bench_dir(bench) / f"{seq}_time.txt"
+
+    # ---- writing -----------------------------------------------------------------------------------
+    def write(self, bench: str, seq: str, boxes: np.ndarray, times: np.ndarray) -> None:
+        """Store a finished single-run sequence (boxes first: a complete time file marks it done)."""
+        boxes, times = _checked(seq, boxes, times)
+        write_boxes(self.box_path(bench, seq), boxes, fmt=BOX_FMT)
+        atomic_write_text(self.time_path(bench, seq), _format_times(times))
+
+    def write_repetition(self, bench: str, seq: str, rep: int, boxes: np.ndarray, times: np.ndarray) -> None:
+        """Store repetition ``rep``: its box file, then column ``rep`` of the shared time file.
+
+        Repetitions are written in increasing order, so the time file already has at least ``rep - 1``
+        complete columns; a re-run repetition replaces its column.
+        """
+        boxes, times = _checked(seq, boxes, times)
+        write_boxes(self.box_path(bench, seq, rep), boxes, fmt=BOX_FMT)
+        tpath = self.time_path(bench, seq, repeated=True)
+        table = self._time_table(tpath, len(times))
+        ncols = 0 if table is None else table.shape[1]
+        if ncols < rep - 1:
+            raise RuntimeError(f"{tpath}: has {ncols} time columns, cannot add repetition {rep}")
+        if ncols < rep:
+            table = times[:, None] if table is None else np.column_stack([table, times])
+        else:
+            table = table.copy()
+            table[:, rep - 1] = times
+        atomic_write_text(tpath, _format_times(table))
+
+    # ---- reading -----------------------------------------------------------------------------------
+    def find_box_file(self, bench: str, seq: str) -> Path | None:
+        """The file to evaluate for ``seq``: ``<seq>.txt``, else repetition 1 of the GOT-10k layout."""
+        for path in (self.box_path(bench, seq), self.box_path(bench, seq, 1)):
+            if path.is_file():
+                return path
+        return None
+
+    def read_boxes(self, bench: str, seq: str, rep: int | None = None) -> np.ndarray:
+        path = self.box_path(bench, seq, rep) if rep is not None else self.find_box_file(bench, seq)
+        if path is None:
+            raise UserError(f"{self.box_path(bench, seq)}: no result for sequence {seq!r}")
+        return read_boxes(path)
+
+    def read_times(self, bench: str, seq: str) -> np.ndarray:
+        """Per-frame seconds: ``(N,)`` for one column, ``(N, R)`` for R repetitions."""
+        flat = self.time_path(bench, seq)
+        path = flat if flat.is_file() else self.time_path(bench, seq, repeated=True)
+        table = read_boxes(path, ncols=None)
+        return table.reshape(-1) if table.ndim == 2 and table.shape[1] == 1 else table
+
+    # ---- completeness ------------------------------------------------------------------------------
+    def missing_reason(self, bench: str, seq: str, num_frames: int) -> str | None:
+        """Why the single-run result of ``seq`` is not finished, or ``None`` when it is."""
+        return (_box_problem(self.box_path(bench, seq), num_frames)
+                or _time_problem(self.time_path(bench, seq), num_frames, 1))
+
+    def is_done(self, bench: str, seq: str, num_frames: int) -> bool:
+        return self.missing_reason(bench, seq, num_frames) is None
+
+    def done_repetitions(self, bench: str, seq: str, num_frames: int, runs: int) -> list[int]:
+        """The repetitions in ``1..runs`` whose box file and time column are complete."""
+        table = self._time_table(self.time_path(bench, seq, repeated=True), num_frames)
+        ncols = 0 if table is None else table.shape[1]
+        return [r for r in range(1, runs + 1)
+                if r <= ncols and _box_problem(self.box_path(bench, seq, r), num_frames) is None]
+
+    def _time_table(self, path: Path, num_frames: int) -> np.ndarray | None:
+        if _time_problem(path, num_frames, 1) is not None:
+            return None
+        return read_boxes(path, ncols=None)
+
+    # ---- housekeeping ------------------------------------------------------------------------------
+    def temp_files(self, bench: str, seqs: list[str]) -> list[Path]:
+        """Temp files that writes of ``seqs`` left behind when a process was killed mid-write."""
+        bdir = self.bench_dir(bench)
+        if not bdir.is_dir():
+            return []
+        names = set(seqs)
+        targets = {f"{s}.txt" for s in names} | {f"{s}_time.txt" for s in names}
+        found = []
+        for path in bdir.iterdir():
+            if path.is_dir() and path.name in names:
+                found += [p for p in path.iterdir() if is_temp_file(p)]
+            elif is_temp_file(path) and _temp_target(path.name) in targets:
+                found.append(path)
+        return sorted(found)
+
+
+def _temp_target(name: str) -> str:
+    """``.<target>.<random>.tmp`` (the name ``atomic_open`` gives its temp files) -> ``<target>``."""
+    return name[1:].rsplit(".", 2)[0]
+
+
+def _checked(seq: str, boxes: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    boxes = np.asarray(boxes, dtype=np.float64)
+    times = np.asarray(times, dtype=np.float64).reshape(-1)
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or len(boxes) != len(times) or len(boxes) == 0:
+        raise ValueError(f"{seq}: boxes {boxes.shape} and times {times.shape} do not describe the same frames")
+    return boxes, times
+
+
+def _box_problem(path: Path, num_frames: int) -> str | None:
+    if not path.is_file():
+        return f"{path.name} missing"
+    try:
+        boxes = read_boxes(path)
+    except UserError as exc:
+        return str(exc)
+    if len(boxes) != num_frames:
+        return f"{path}: {len(boxes)} rows for {num_frames} frames"
+    return None
+
+
+def _time_problem(path: Path, num_frames: int, min_cols: int) -> str | None:
+    if not path.is_file():
+        return f"{path.name} missing"
+    try:
+        table = read_boxes(path, ncols=None)
+    except UserError as exc:
+        return str(exc)
+    if table.shape[0] != num_frames or table.shape[1] < min_cols:
+        return f"{path}: {table.shape[0]} rows for {num_frames} frames"
+    return None

@@ -1,0 +1,76 @@
+"""Run one tracker over one sequence, the way pytracking does.
+
+The tracker is initialised on frame 0 with the first ground-truth box; row 0 of the result is that box
+and time row 0 the initialisation time. Each timer covers the tracker call only, not frame decoding.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.run.frames import FrameError, FramePrefetcher
+from ostrack_eval.trackers.base import Tracker
+
+
+class SequenceFailure(Exception):
+    """The sequence could not be tracked; the message is the cause, for the failure summary."""
+
+
+class Stopped(Exception):
+    """The run was asked to stop (``--fail-fast`` elsewhere, Ctrl-C) before this sequence finished."""
+
+
+@dataclass
+class TrackResult:
+    boxes: np.ndarray  # (N, 4) float64, row 0 = init box
+    times: np.ndarray  # (N,) seconds
+
+
+def track_sequence(tracker: Tracker, seq: Sequence, on_frame: Callable[[], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None, prefetch: int = 8) -> TrackResult:
+    n = seq.num_frames
+    if n == 0:
+        raise SequenceFailure("the sequence has no frames")
+    init_box = np.asarray(seq.init_box, dtype=np.float64).reshape(-1)
+    if init_box.size != 4 or not np.all(np.isfinite(init_box)):
+        raise SequenceFailure(f"the first ground-truth box {init_box.tolist()} is not a finite x,y,w,h box")
+    boxes = np.empty((n, 4), dtype=np.float64)
+    times = np.empty(n, dtype=np.float64)
+    try:
+        with FramePrefetcher(seq.frames, depth=prefetch) as frames:
+            for i, image in enumerate(frames):
+                if should_stop is not None and should_stop():
+                    raise Stopped()
+                if i == 0:
+                    start = time.perf_counter()
+                    tracker.initialize(image, init_box.copy())
+                    times[0] = time.perf_counter() - start
+                    boxes[0] = init_box
+                else:
+                    start = time.perf_counter()
+                    out = tracker.track(image)
+                    times[i] = time.perf_counter() - start
+                    boxes[i] = _checked_box(out, i)
+                if on_frame is not None:
+                    on_frame()
+    except FrameError as exc:
+        raise SequenceFailure(str(exc)) from None
+    except (SequenceFailure, Stopped):
+        raise
+    except Exception as exc:
+        raise SequenceFailure(f"tracker raised {type(exc).__name__}: {exc}") from exc
+    return TrackResult(boxes, times)
+
+
+def _checked_box(out, frame: int) -> np.ndarray:
+    box = np.asarray(out, dtype=np.float64).reshape(-1)
+    if box.size != 4:
+        raise SequenceFailure(f"tracker returned {box.size} values instead of x,y,w,h at frame {frame}")
+    if not np.all(np.isfinite(box)):
+        raise SequenceFailure(f"tracker returned a non-finite box {box.tolist()} at frame {frame}")
+    return box

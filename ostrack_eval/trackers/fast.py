@@ -1,0 +1,234 @@
+"""The fast inference path of OSTrack: the faithful maths, minus the work no output depends on.
+
+What it leaves out, and why the outputs stay the same up to fp32 rounding:
+
+* template patch embedding: done once per sequence by the caller (the template image never changes).
+  Nothing past it can be cached: template tokens attend to the search tokens in every block.
+* attention: fused ``scaled_dot_product_attention``. In a CE block the ranking needs only ``softmax(q kᵀ)``
+  of the ranking template rows (one row for ``CTR_POINT``), so those rows are computed explicitly, the
+  elimination is decided first, and the attention output, projection and MLP run only for the tokens that
+  survive (all rows' keys and values are still used).
+* last block, when the caller needs no template output (tracking): the template rows feed nothing after
+  it (the head reads search tokens), so only their keys and values are computed.
+* elimination with one gather of the surviving rows, and the scatter back straight into the head's
+  channel-first layout.
+* head (:func:`head_decode_fast`): the size and offset branches are read at one cell, the Hann-weighted
+  argmax. Through four 3×3 convolutions that cell sees a 9×9 window of the feature map, so only that window
+  is convolved, with each layer's zero padding at the map border reproduced by masking.
+
+Rounding: fused attention and different GEMM shapes round differently from the faithful path (≈1e-6
+relative). A CE ranking could in principle flip where two search tokens' scores tie within that noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from ostrack_eval.trackers.ce import keep_count
+
+if TYPE_CHECKING:
+    from ostrack_eval.trackers.head import CenterPredictor
+    from ostrack_eval.trackers.vit import Block, VisionTransformerCE
+
+# four 3×3 convolutions before the 1×1 output layer: a cell depends on a (2·4+1)² window
+_HEAD_RADIUS = 4
+
+
+@dataclass
+class TemplateState:
+    """Per-sequence template inputs of the fast path, batched along dim 0.
+
+    ``rank_rows`` are the template rows whose attention ranks the search tokens (ascending, padded with
+    row 0 where pairs have different counts), ``None`` for every row (``ALL``). ``rank_valid`` marks the
+    real rows (1/0) when counts differ (``GT_BOX``), else ``None``.
+    """
+
+    tokens: torch.Tensor  # (B, Nz, C) patch embedding + pos_embed_z
+    rank_rows: torch.Tensor | None = None  # (B, r) int64
+    rank_valid: torch.Tensor | None = None  # (B, r) float
+
+    @property
+    def batch(self) -> int:
+        return self.tokens.shape[0]
+
+    @classmethod
+    def from_mask(cls, tokens: torch.Tensor, mask: torch.Tensor | None) -> "TemplateState":
+        """From the faithful ``(B, Nz)`` bool template mask (``None``: every row ranks)."""
+        if mask is None:
+            return cls(tokens)
+        counts = mask.sum(dim=1)
+        r = int(counts.max())
+        # stable sort puts each pair's selected rows first, in ascending order (the faithful selection order)
+        rows = torch.sort(mask.to(torch.int8), dim=1, descending=True, stable=True)[1][:, :r]
+        valid = torch.arange(r, device=mask.device)[None] < counts[:, None]
+        if bool(valid.all()):
+            return cls(tokens, rows)
+        return cls(tokens, torch.where(valid, rows, 0), valid.to(tokens.dtype))
+
+    @classmethod
+    def cat(cls, states: list["TemplateState"]) -> "TemplateState":
+        tokens = torch.cat([s.tokens for s in states])
+        if states[0].rank_rows is None:
+            if any(s.rank_rows is not None for s in states):
+                raise ValueError("cannot batch templates ranked by all rows with ones ranked by some")
+            return cls(tokens)
+        r = max(s.rank_rows.shape[1] for s in states)
+        rows, valid = [], []
+        for s in states:
+            pad = r - s.rank_rows.shape[1]
+            v = s.rank_valid if s.rank_valid is not None else torch.ones_like(s.rank_rows, dtype=tokens.dtype)
+            rows.append(F.pad(s.rank_rows, (0, pad)))
+            valid.append(F.pad(v, (0, pad)))
+        valid_t = torch.cat(valid)
+        if bool((valid_t == 1).all()):
+            return cls(tokens, torch.cat(rows))
+        return cls(tokens, torch.cat(rows), valid_t)
+
+
+class Elimination(NamedTuple):
+    """What one CE block did (indices are original search positions), as :class:`vit.CEStage` records."""
+
+    layer: int
+    scores: torch.Tensor  # (B, Ns_in)
+    kept_index: torch.Tensor  # (B, n_keep)
+    removed_index: torch.Tensor | None
+
+
+@dataclass
+class FastBackboneResult:
+    search: torch.Tensor  # (B, C, Ns) channel-first search map, eliminated positions zero
+    template: torch.Tensor | None  # (B, Nz, C) final template tokens, or None when not asked for
+    stages: list[Elimination]
+
+
+def _rank_scores(q: torch.Tensor, k: torch.Tensor, nz: int, tmpl: TemplateState, scale: float) -> torch.Tensor:
+    """Mean attention from the ranking template rows to each search token (rows, then heads)."""
+    if tmpl.rank_rows is None:
+        q_rows = q[:, :, :nz]
+    else:
+        h, d = q.shape[1], q.shape[3]
+        q_rows = q.gather(2, tmpl.rank_rows[:, None, :, None].expand(-1, h, -1, d))
+    probs = ((q_rows @ k.transpose(-2, -1)) * scale).softmax(dim=-1)[..., nz:]
+    if tmpl.rank_valid is None:
+        return probs.mean(dim=2).mean(dim=1)
+    valid = tmpl.rank_valid
+    # sum over real rows (padding rows weigh exactly 0) / count: the same mean, per pair
+    return ((probs * valid[:, None, :, None]).sum(dim=2) / valid.sum(1).clamp(min=1)[:, None, None]).mean(dim=1)
+
+
+def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: int, ratio: float | None,
+           index: torch.Tensor | None, drop_template: bool):
+    """One transformer block; returns ``(tokens, search index, elimination or None)``."""
+    attn = blk.attn
+    b, n, c = t.shape
+    heads = attn.num_heads
+    d = c // heads
+    qkv = F.linear(blk.norm1(t), attn.qkv.weight, attn.qkv.bias).view(b, n, 3, heads, d)
+    q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # strided views, no copy
+    rows = None  # token rows whose outputs are needed; None = all
+    stage = None
+    if ratio is not None:
+        scores = _rank_scores(q, k, nz, tmpl, attn.scale)
+        ns = n - nz
+        n_keep = keep_count(ratio, ns)
+        if index is None:
+            index = torch.arange(ns, device=t.device).expand(b, -1)
+        if n_keep < ns:
+            order = torch.sort(scores, dim=1, descending=True)[1]
+            top = order[:, :n_keep]
+            kept, removed = index.gather(1, top), index.gather(1, order[:, n_keep:])
+            rows = top + nz
+            if not drop_template:
+                rows = torch.cat([torch.arange(nz, device=t.device).expand(b, -1), rows], dim=1)
+            index = kept
+        else:
+            removed = None
+        stage = Elimination(layer, scores, index, removed)
+    if rows is not None:
+        q = q.gather(2, rows[:, None, :, None].expand(-1, heads, -1, d))
+        t = t.gather(1, rows[:, :, None].expand(-1, -1, c))
+    elif drop_template:
+        q, t = q[:, :, nz:], t[:, nz:]
+    out = F.scaled_dot_product_attention(q, k, v, scale=attn.scale)
+    t = t + attn.proj(out.transpose(1, 2).reshape(b, -1, c))
+    t = t + blk.mlp(blk.norm2(t))
+    return t, index, stage
+
+
+def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: TemplateState,
+                          ce_keep_rate: float | None = None, template_out: bool = True) -> FastBackboneResult:
+    """The backbone on normalised search images ``x`` (B, 3, H, W) with pre-embedded template tokens."""
+    b = x.shape[0]
+    z = tmpl.tokens if tmpl.tokens.shape[0] == b else tmpl.tokens.expand(b, -1, -1)
+    nz = z.shape[1]
+    t = torch.cat([z, bb.embed_search(x)], dim=1)
+    index = None
+    stages = []
+    depth = len(bb.blocks)
+    for i, blk in enumerate(bb.blocks):
+        ratio = bb.block_keep_ratio(i, ce_keep_rate)
+        rank = ratio if i in bb.ce_loc and ratio < 1 else None
+        drop = not template_out and i == depth - 1
+        t, index, stage = _block(blk, t, nz, tmpl, i, rank, index, drop)
+        if stage is not None:
+            stages.append(stage)
+    t = bb.norm(t)
+    template = t[:, :nz] if template_out else None
+    s = t[:, nz:] if template_out else t
+    c = s.shape[-1]
+    if index is None:
+        search = s.transpose(1, 2).contiguous()
+    else:
+        search = s.new_zeros(b, c, bb.num_search)
+        search.scatter_(2, index[:, None, :].expand(-1, c, -1), s.transpose(1, 2))
+    return FastBackboneResult(search, template, stages)
+
+
+def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return torch.clamp(x.sigmoid(), min=1e-4, max=1 - 1e-4)
+
+
+def _window_branch(head: "CenterPredictor", name: str, win: torch.Tensor, masks: list[torch.Tensor]) -> torch.Tensor:
+    x = win
+    for j, mask in enumerate(masks, start=1):
+        conv, bn, _ = getattr(head, f"conv{j}_{name}")
+        # valid convolution on the window == padded convolution at those cells; outside the map the next
+        # layer must see zeros (its padding), not relu(bn(conv(zeros)))
+        x = F.relu(bn(F.conv2d(x, conv.weight, conv.bias))) * mask
+    return getattr(head, f"conv5_{name}")(x).flatten(1)
+
+
+def head_decode_fast(head: "CenterPredictor", feat: torch.Tensor, window: torch.Tensor):
+    """Score map, Hann-weighted argmax and box: ``(bbox (B, 4) normalised cx, cy, w, h, response (B, 1, F, F))``.
+
+    Equal to ``cal_bbox(window * score_map, size_map, offset_map)`` of the full head.
+    """
+    fs = head.feat_sz
+    x = feat
+    for i in range(1, 6):
+        x = getattr(head, f"conv{i}_ctr")(x)
+    response = window * _clamped_sigmoid(x)
+    _, idx = torch.max(response.flatten(1), dim=1, keepdim=True)
+    iy = torch.div(idx, fs, rounding_mode="floor")
+    ix = idx % fs
+    r = _HEAD_RADIUS
+    steps = torch.arange(2 * r + 1, device=feat.device)
+    rows, cols = iy + steps, ix + steps  # window rows/cols in the map padded by r
+    padded = F.pad(feat, (r, r, r, r))
+    bidx = torch.arange(feat.shape[0], device=feat.device)[:, None, None]
+    win = padded[bidx, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    masks = []
+    for j in range(1, r + 1):
+        off = steps[j:2 * r + 1 - j] - r  # offsets of layer j's output cells from the argmax cell
+        vy = ((iy + off) >= 0) & ((iy + off) < fs)
+        vx = ((ix + off) >= 0) & ((ix + off) < fs)
+        masks.append((vy[:, :, None] & vx[:, None, :]).to(feat.dtype)[:, None])
+    size = _clamped_sigmoid(_window_branch(head, "size", win, masks))
+    offset = _window_branch(head, "offset", win, masks)
+    bbox = torch.cat([(ix.to(torch.float) + offset[:, :1]) / fs, (iy.to(torch.float) + offset[:, 1:]) / fs,
+                      size], dim=1)
+    return bbox, response
