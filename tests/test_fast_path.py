@@ -202,7 +202,7 @@ def test_batched_gt_box_templates_of_different_row_counts(small_model, frames):
     """Sequences whose GT_BOX template masks have different sizes share a batch."""
     model, cfg = small_model
     cfg = replace(cfg, ce_template_range="GT_BOX")
-    spans = [(0, 12), (6, 12), (12, 20)]
+    spans = [(0, 8), (6, 12), (12, 18)]
     # the template crop scales with sqrt(w·h): only the aspect ratio changes the mask's size
     seqs = [_Seq(f"g{a}", PATHS[a:b], GT[a:b] * [1, 1, s, 1 / s]) for (a, b), s in zip(spans, (1.0, 2.0, 0.6))]
     single = OSTrackTracker(copy.deepcopy(model), cfg, "cpu", fast=True)

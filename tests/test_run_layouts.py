@@ -1,6 +1,5 @@
 """``ostrack-eval run`` on tiny generated copies of every benchmark's real on-disk layout."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest

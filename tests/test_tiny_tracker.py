@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 import torch
 
+from ostrack_eval.datasets.synth import generate_sequence
+from ostrack_eval.trackers.config import get_preset
+from ostrack_eval.trackers.factory import PACKAGED_CHECKPOINTS, default_checkpoint
+from ostrack_eval.trackers.registry import TrackerSpec
+from ostrack_eval.training.evaluate import demo_auc, demo_test_sequences, mean_auc
 from ostrack_eval.training.losses import focal_loss, gaussian_heatmap, gaussian_radius, giou, tracking_loss
 from ostrack_eval.training.pairs import PairConfig, PairSampler, TrainSequence, jitter_box
-from ostrack_eval.training.train import TrainConfig, keep_rate_at
+from ostrack_eval.training.train import TrainConfig, keep_rate_at, new_model, save_checkpoint, train
+
+TINY_CKPT = PACKAGED_CHECKPOINTS["ostrack-tiny"]
 
 # ---- training pieces -------------------------------------------------------------------------------------
 
@@ -136,9 +143,80 @@ def test_pair_sampling_is_causal_and_jitter_is_bounded():
 
 
 def test_keep_rate_schedule_follows_the_official_shape():
-    cfg = TrainConfig(steps=300)
+    cfg = TrainConfig(steps=300, ce_start=20 / 300, ce_warm=80 / 300)  # the official epochs 20 and 80 of 300
     rates = [keep_rate_at(s, 300, cfg, 0.7) for s in range(300)]
     assert rates[0] == rates[19] == 1.0
     assert rates[100] == rates[299] == 0.7
     assert all(a >= b for a, b in zip(rates, rates[1:]))
     assert rates[60] == pytest.approx(0.85, abs=1e-9)  # cosine midpoint
+
+
+def _small_source(index: int) -> TrainSequence:
+    seq = generate_sequence(index, split="train", num_frames=6, size=(160, 120))
+    return TrainSequence(list(seq.frames), seq.ground_truth, seq.visible)
+
+
+def _losses(seed: int) -> list[float]:
+    cfg = TrainConfig(seed=seed, steps=3, batch_size=4, pool_size=2, refresh_every=2, warmup_steps=1)
+    result = train(get_preset("ostrack-tiny"), _small_source, cfg)
+    return [h["loss"] for h in result.history]
+
+
+def test_training_steps_are_deterministic():
+    first = _losses(0)
+    assert len(first) == 3 and all(math.isfinite(v) for v in first)
+    assert _losses(0) == first  # bit-identical on CPU: same initialisation, pairs and updates
+    assert _losses(1) != first
+
+
+# ---- the shipped checkpoint ------------------------------------------------------------------------------
+
+
+def test_packaged_checkpoint_is_official_format_with_plain_meta():
+    assert default_checkpoint(TrackerSpec("ostrack-tiny")) == TINY_CKPT
+    assert TINY_CKPT.stat().st_size < 8 * 2**20
+    ckpt = torch.load(TINY_CKPT, map_location="cpu", weights_only=True)  # no pickled objects in it
+    assert set(ckpt) == {"net", "meta"}
+    model = new_model(get_preset("ostrack-tiny"), 0)
+    assert set(ckpt["net"]) == set(model.state_dict())
+    meta = ckpt["meta"]
+    assert meta["model_config"] == get_preset("ostrack-tiny").to_dict()
+    assert meta["steps"] > 0 and meta["seed"] == 0
+
+
+@pytest.fixture(scope="module")
+def demo_sequences():
+    return demo_test_sequences()
+
+
+@pytest.fixture(scope="module")
+def scores(demo_sequences, tmp_path_factory):
+    random_ckpt = tmp_path_factory.mktemp("random") / "random.pth.tar"
+    save_checkpoint(random_ckpt, new_model(get_preset("ostrack-tiny"), 0).eval(), {"note": "untrained"})
+    specs = {
+        "tiny": TrackerSpec("ostrack-tiny"),
+        "tiny_keep1": TrackerSpec("ostrack-tiny", keep_ratio=1.0),
+        "identity": TrackerSpec("identity"),
+        "random": TrackerSpec("ostrack-tiny", checkpoint=str(random_ckpt)),
+    }
+    return {k: mean_auc(demo_auc(spec, demo_sequences)) for k, spec in specs.items()}
+
+
+# Demo success AUC of the shipped checkpoint when it was trained (ostrack_eval/trackers/weights/README.md):
+# ρ = 0.7 52.7, ρ = 1 56.7, identity 14.1. Tracking compounds rounding differences of another CPU/BLAS
+# into different trajectories, so the floor sits well below, while still far above the baselines.
+TINY_AUC_FLOOR = 45.0
+
+
+def test_tiny_tracker_really_tracks(scores):
+    assert scores["tiny"] >= TINY_AUC_FLOOR
+    assert scores["tiny"] > scores["identity"] + 25
+    assert scores["tiny"] > scores["random"] + 25
+
+
+def test_candidate_elimination_keeps_most_of_the_accuracy(scores):
+    # Measured gap on the 8 demo sequences: 4.0 points (teacher-forced 3.4; on 32 held-out generated test
+    # sequences 2.5 ± 1.1 teacher-forced). Not the paper's "no loss": this from-scratch tiny model ranks
+    # tokens less well than an MAE-pretrained ViT-B (see the weights README).
+    assert scores["tiny_keep1"] >= TINY_AUC_FLOOR
+    assert abs(scores["tiny"] - scores["tiny_keep1"]) <= 6.0

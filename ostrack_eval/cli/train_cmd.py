@@ -24,11 +24,15 @@ def register(subparsers) -> None:
     budget.add_argument("--minutes", type=float,
                         help="size the step budget to about this many minutes on this machine (the chosen "
                              "number of steps is printed and stored; pass it as --steps to reproduce the run)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for torch (default 1: reproducible, and fastest when the machine is shared)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    import torch
+
     from ostrack_eval.training.recipe import TINY_TRAIN, reproduce_command, train_tiny
     from ostrack_eval.training.train import save_checkpoint
 
@@ -38,7 +42,11 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(f"--steps must be at least 1, got {args.steps}")
     if args.minutes is not None and args.minutes <= 0:
         raise UserError(f"--minutes must be positive, got {args.minutes}")
+    if args.threads < 1:
+        raise UserError(f"--threads must be at least 1, got {args.threads}")
     steps = args.steps if args.steps is not None else TINY_TRAIN.steps
+    # process-wide, but this process does nothing else; the count is stored in the checkpoint's meta
+    torch.set_num_threads(args.threads)
     result, meta = train_tiny(seed=args.seed, steps=steps, minutes=args.minutes,
                               log=lambda line: print(line, file=sys.stderr, flush=True))
     save_checkpoint(args.out, result.model, meta)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from ostrack_eval.errors import UserError
@@ -57,6 +58,11 @@ def handle(args: argparse.Namespace) -> int:
     layers = _layers(args.layers)
     benchmark = get_benchmark(args.bench, args.root)
     written = visualise(benchmark, args.sequence, spec, args.frames, args.out, layers, args.device)
-    folder = written[0].parent if written else args.out
+    folder = written[0].parent
     print(f"wrote {len(written)} image(s) and summary.json to {folder}")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    if "mean_target_kept_fraction" in summary:
+        print(f"candidate elimination kept {100 * summary['mean_target_kept_fraction']:.0f}% of the target tokens "
+              f"and {100 * summary['mean_background_kept_fraction']:.0f}% of the background tokens "
+              f"(mean over {summary['frames_with_target']} frames with a ground-truth box)")
     return 0

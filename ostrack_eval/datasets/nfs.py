@@ -9,13 +9,13 @@ annotation and gives different numbers, so it is detected and refused rather tha
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Iterable
+from typing import ClassVar
 
 import numpy as np
 
 from ostrack_eval.datasets.base import Sequence
-from ostrack_eval.datasets.common import FolderBenchmark, require_frames
-from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.datasets.common import require_frames
+from ostrack_eval.datasets.table_benchmark import TableBenchmark
 from ostrack_eval.errors import UserError
 
 REPACKAGED_HINT = ("ostrack-eval needs the pytracking re-packaged NFS (sequences/ + anno/, the one OSTrack's "
@@ -55,25 +55,12 @@ def original_layout_sequences(root: Path) -> list[str]:
                   if p.is_dir() and ((p / "30").is_dir() or (p / "240").is_dir()))
 
 
-class NFS(FolderBenchmark):
+class NFS(TableBenchmark):
     name: ClassVar[str] = "nfs"
     convention: ClassVar[str] = "ostrack"
     title: ClassVar[str] = "NFS"
     subdirs: ClassVar[tuple[str, ...]] = ("nfs", "NFS", "Nfs")
     table: ClassVar[str] = "nfs.json"
-
-    def __init__(self, root: str | Path, names: Iterable[str] | None = None,
-                 table: list[dict[str, Any]] | None = None):
-        """``table`` replaces the shipped sequence table (rows with the ``nfs.json`` keys), for tests."""
-        super().__init__(root, names)
-        self._rows = rows_by_name(table if table is not None else load_table(self.table)["sequences"])
-
-    def listed_names(self) -> list[str]:
-        return list(self._rows)
-
-    def expected_length(self, name: str) -> int | None:
-        row = self._rows[name]
-        return row["end_frame"] - row["start_frame"] + 1
 
     def validate_root(self) -> None:
         super().validate_root()

@@ -8,36 +8,23 @@ only source of those ranges: listing the folder would be wrong). Absent targets 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Iterable
+from typing import ClassVar
 
 import numpy as np
 
 from ostrack_eval.datasets.base import Sequence
-from ostrack_eval.datasets.common import FolderBenchmark, require_frames
-from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.datasets.common import require_frames
+from ostrack_eval.datasets.table_benchmark import TableBenchmark
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.boxio import read_boxes
 
 
-class UAV123(FolderBenchmark):
+class UAV123(TableBenchmark):
     name: ClassVar[str] = "uav123"
     convention: ClassVar[str] = "ostrack"
     title: ClassVar[str] = "UAV123"
     subdirs: ClassVar[tuple[str, ...]] = ("uav123", "UAV123", "uav")
     table: ClassVar[str] = "uav123.json"
-
-    def __init__(self, root: str | Path, names: Iterable[str] | None = None,
-                 table: list[dict[str, Any]] | None = None):
-        """``table`` replaces the shipped sequence table (rows with the ``uav123.json`` keys), for tests."""
-        super().__init__(root, names)
-        self._rows = rows_by_name(table if table is not None else load_table(self.table)["sequences"])
-
-    def listed_names(self) -> list[str]:
-        return list(self._rows)
-
-    def expected_length(self, name: str) -> int | None:
-        row = self._rows[name]
-        return row["end_frame"] - row["start_frame"] + 1
 
     def validate_root(self) -> None:
         super().validate_root()

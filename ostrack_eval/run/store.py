@@ -23,7 +23,7 @@ from ostrack_eval.errors import UserError
 from ostrack_eval.utils.atomic import atomic_write_text, is_temp_file
 from ostrack_eval.utils.boxio import read_boxes, write_boxes
 
-TIME_FMT = "%.6f"
+TIME_FMT = "%.9f"  # ns resolution: %.6f (pytracking) rounds fast frames to 0, which servers reject
 BOX_FMT = "%.4f"
 
 

@@ -80,7 +80,7 @@ def _make_unpickler(fh, storages: dict, zf: zipfile.ZipFile | None, prefix: str)
             kind = pid[0]
             if kind != "storage":
                 raise UnsafeCheckpointError(f"unexpected persistent id {kind!r}")
-            storage_type, key, _location, numel = pid[1], pid[2], pid[3], pid[4]
+            storage_type, key = pid[1], pid[2]
             if key not in storages:
                 with warnings.catch_warnings():  # TypedStorage deprecation: torch's own loader does the same
                     warnings.simplefilter("ignore", UserWarning)

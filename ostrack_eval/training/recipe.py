@@ -13,7 +13,7 @@ from ostrack_eval.training.train import TrainConfig, TrainResult, checkpoint_met
 
 TINY = "ostrack-tiny"
 # Steps of the shipped checkpoint (ostrack_eval/trackers/weights/ostrack_tiny.pth.tar); ``train-tiny`` default.
-TINY_TRAIN = TrainConfig(seed=0, steps=1200)
+TINY_TRAIN = TrainConfig(seed=0, steps=6000)
 
 
 def demo_train_source(seed: int) -> Callable[[int], TrainSequence]:
@@ -29,7 +29,8 @@ def demo_train_source(seed: int) -> Callable[[int], TrainSequence]:
 
 
 def reproduce_command(meta: dict) -> str:
-    return f"ostrack-eval train-tiny --seed {meta['seed']} --steps {meta['steps']} --out ostrack-tiny.pth.tar"
+    threads = f" --threads {meta['threads']}" if meta.get("threads", 1) != 1 else ""
+    return f"ostrack-eval train-tiny --seed {meta['seed']} --steps {meta['steps']}{threads} --out ostrack-tiny.pth.tar"
 
 
 def train_tiny(seed: int = 0, steps: int | None = None, minutes: float | None = None,

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from ostrack_eval.datasets.base import Benchmark
@@ -86,7 +87,17 @@ def visualise(benchmark: Benchmark, sequence: str | None, spec: TrackerSpec, fra
         raise UserError(str(exc)) from None
     finally:
         bar.close()
-    atomic_write_text(target / "summary.json", json.dumps(
-        {"bench": benchmark.name, "sequence": name, "tracker": spec.run_name(), "layers": layers,
-         "frames": summary}, indent=1) + "\n")
+    doc = {"bench": benchmark.name, "sequence": name, "tracker": spec.run_name(), "layers": layers,
+           **kept_means(summary), "frames": summary}
+    atomic_write_text(target / "summary.json", json.dumps(doc, indent=1) + "\n")
     return written
+
+
+def kept_means(frames: list[dict]) -> dict:
+    """Mean share of target and of background tokens surviving every CE stage (frames with a GT box)."""
+    rows = [f for f in frames if "target_kept_fraction" in f]
+    if not rows:
+        return {}
+    return {"mean_target_kept_fraction": float(np.mean([f["target_kept_fraction"] for f in rows])),
+            "mean_background_kept_fraction": float(np.mean([f["background_kept_fraction"] for f in rows])),
+            "frames_with_target": len(rows)}
