@@ -3,9 +3,11 @@
 import json
 import os
 import pickle
+import re
 import sys
 import types
 
+import numpy as np
 import pytest
 import torch
 
@@ -56,42 +58,63 @@ def test_full_size_official_layout_loads_strictly(preset, tmp_path):
     assert torch.equal(loaded[probe], sd[probe])
 
 
+def _fake_module(name: str, sys_modules: list[str]) -> types.ModuleType:
+    mod = types.ModuleType(name)
+    sys.modules[name] = mod
+    sys_modules.append(name)
+    return mod
+
+
+def _class_of(mod: types.ModuleType, name: str, base=object, body=None) -> type:
+    cls = type(name, (base,), dict(body or {}))
+    cls.__module__, cls.__qualname__ = mod.__name__, name
+    setattr(mod, name, cls)
+    return cls
+
+
 def _official_style_checkpoint(path, extra=None):
-    """A checkpoint as the official trainer writes it: pickled objects of its own classes."""
-    mod = types.ModuleType("lib.train.admin.settings")
+    """A checkpoint as the official trainer writes it: pickled objects of classes that do not exist here.
 
-    class Settings:
-        def __init__(self):
-            self.env = {"workspace_dir": "/somewhere"}
-            self.script_name = "ostrack"
-
-    Settings.__module__ = mod.__name__
-    Settings.__qualname__ = "Settings"
-    mod.Settings = Settings
-    stats_mod = types.ModuleType("lib.train.admin.stats")
-
-    class AverageMeter:
-        def __init__(self):
-            self.avg = 0.5
-
-    AverageMeter.__module__ = stats_mod.__name__
-    AverageMeter.__qualname__ = "AverageMeter"
-    stats_mod.AverageMeter = AverageMeter
-    names = ["lib", "lib.train", "lib.train.admin", mod.__name__, stats_mod.__name__]
-    for n in names[:3]:
-        sys.modules.setdefault(n, types.ModuleType(n))
-    sys.modules[mod.__name__] = mod
-    sys.modules[stats_mod.__name__] = stats_mod
+    Like the real ones: a ``Settings`` holding a CUDA ``torch.device``, an ``EnvironmentSettings`` and an
+    ``easydict.EasyDict`` config (a dict subclass, pickled item by item); ``stats`` of ``AverageMeter`` s
+    holding numpy floats and arrays; sets and tuples.
+    """
+    created: list[str] = []
+    already = set(sys.modules)
     try:
+        for n in ("lib", "lib.train", "lib.train.admin"):
+            if n not in sys.modules:
+                _fake_module(n, created)
+        settings_mod = _fake_module("lib.train.admin.settings", created)
+        local_mod = _fake_module("lib.train.admin.local", created)
+        stats_mod = _fake_module("lib.train.admin.stats", created)
+        easydict_mod = _fake_module("easydict", created) if "easydict" not in already else None
+        EasyDict = _class_of(easydict_mod, "EasyDict", dict) if easydict_mod else None
+        Env = _class_of(local_mod, "EnvironmentSettings")
+        Settings = _class_of(settings_mod, "Settings")
+        Meter = _class_of(stats_mod, "AverageMeter")
+        env = Env()
+        env.workspace_dir = "/somewhere"
+        settings = Settings()
+        settings.env, settings.script_name = env, "ostrack"
+        settings.device = torch.device("cuda:0")
+        settings.tags = {"ce", "mae"}
+        if EasyDict is not None:
+            cfg = EasyDict(MODEL=EasyDict(BACKBONE={"TYPE": "vit_base_patch16_224_ce"}), TRAIN={"LR": 4e-4})
+            cfg.extra_attribute = (1, 2)
+            settings.cfg = cfg
+        meter = Meter()
+        meter.avg, meter.history = np.float64(0.5), np.arange(4, dtype=np.float32)
         state = {"epoch": 300, "actor_type": "OSTrackActor", "net_type": "OSTrack",
                  "net": torch.load(SMALL_CKPT, weights_only=True)["net"], "net_info": None,
-                 "constructor": None, "optimizer": {"state": {}}, "stats": {"train": {"Loss": AverageMeter()}},
-                 "settings": Settings()}
+                 "constructor": None, "optimizer": {"state": {0: {"step": torch.tensor(3.0)}},
+                                                    "param_groups": [{"lr": 4e-5, "params": [0]}]},
+                 "stats": {"train": {"Loss/total": meter}}, "settings": settings}
         if extra:
             state.update(extra)
         torch.save(state, path)
     finally:
-        for n in names:
+        for n in created:
             sys.modules.pop(n, None)
 
 
@@ -133,6 +156,55 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path, payload):
     with pytest.raises(UserError, match="refusing"):
         load_state_dict(path)
     assert not marker.exists()
+
+
+class _CallsOnLoad:
+    """Its pickle calls ``fn("argument")`` when loaded."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __reduce__(self):
+        return (self.fn, ("argument",))
+
+
+def _training_code_hook(*args):  # pragma: no cover - must never run
+    raise AssertionError("called")
+
+
+@pytest.mark.parametrize("module,name,why", [
+    ("trainlib.helpers", "run_hook", "a function, not a data class"),  # a module that does not exist here
+    ("pydoc", "pipepager", "could run code"),  # a real module whose function would run a pager command
+])
+def test_unknown_functions_are_refused_not_called(tmp_path, module, name, why):
+    created: list[str] = []
+    try:
+        if module == "pydoc":
+            import pydoc
+            fn = pydoc.pipepager
+        else:
+            _fake_module(module.split(".")[0], created)
+            mod = _fake_module(module, created)
+            fn = _training_code_hook
+            fn.__module__, fn.__qualname__ = module, name
+            setattr(mod, name, fn)
+        path = tmp_path / "ckpt.pth.tar"
+        _official_style_checkpoint(path, extra={"settings": _CallsOnLoad(fn)})
+    finally:
+        for n in created:
+            sys.modules.pop(n, None)
+    with pytest.raises(UserError, match=rf"^{re.escape(str(path))}: refusing to load: .*{name}.*{why}"):
+        load_state_dict(path)
+
+
+def test_a_damaged_checkpoint_is_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "cut.pth.tar"
+    _official_style_checkpoint(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError) as err:
+        load_state_dict(path)
+    assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
 
 
 def test_plain_state_dict_and_mismatch_message(tmp_path):

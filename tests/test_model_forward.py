@@ -1,11 +1,15 @@
 """The network against the official OSTrack forward outputs (goldens in fixtures/ostrack_reference).
 
-The goldens were produced on another CPU, whose fp32 kernels round differently; with this random model
-(qkv gain 3, sharp attention) that noise reaches ~2e-4 on the offset map. So every map is checked two ways:
- * our fp32 output within ``max(2e-5, 5 × our own fp32 noise)`` of the official one, where the noise is
-   measured against our fp64 run (a real bug moves the output far beyond rounding noise);
- * the official fp32 output within the same bound of our fp64 output (the exact maths agree).
-Boxes, token rankings (kept/removed indices of every CE layer) and argmaxes must match exactly (indices) or to 2e-5 (normalised boxes; observed ≤ 1.3e-5).
+Two levels:
+ * stage by stage, each stage fed the official output of the stage before it (the official block i-1 tokens
+   into our block i, the official backbone features into our head): within 1e-5 everywhere, with identical
+   candidate elimination. This pins every operation to the official maths without letting rounding compound.
+ * end to end from the images. The goldens were made on a CPU whose oneDNN ran AVX2 kernels (pinning this
+   machine's oneDNN to AVX2 with ONEDNN_MAX_CPU_ISA=AVX2 brings the block-0 difference from 2.7e-5 down to
+   3e-6); this machine's AVX-512 patch-embedding convolution rounds differently by ~3e-6, which this random
+   model (qkv gain 3, sharp attention) amplifies to ~3e-4 on the offset map by the last block. So end-to-end
+   maps are held to fixed bounds about twice the largest difference measured over all cases, while token
+   rankings (kept/removed indices of every CE layer) and argmaxes must match exactly.
 """
 
 import json
@@ -16,7 +20,7 @@ import pytest
 import torch
 
 from conftest import REF, SMALL_CKPT, SMALL_YAML
-from ostrack_eval.trackers.ce import template_mask
+from ostrack_eval.trackers.ce import eliminate, rank_scores, template_mask
 from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
 from ostrack_eval.trackers.config import load_config
 from ostrack_eval.trackers.model import build_model
@@ -64,14 +68,76 @@ def test_template_mask_matches_official(case):
         np.testing.assert_array_equal(mask.numpy(), ref["ce_template_mask"])
 
 
-@pytest.mark.parametrize("key", ["score_map", "size_map", "offset_map", "pred_boxes", "backbone_feat"])
-def test_maps_match_official_within_fp32_noise(case, key):
+# largest |ours - official| over all cases on this CPU (AVX-512, torch 2.13): score 2.9e-5, size 5.4e-5,
+# offset 2.8e-4, backbone features 2.3e-4, normalised boxes 1.3e-5 (our fp64 against them: 2.2e-5)
+END_TO_END_TOL = {"score_map": 6e-5, "size_map": 1e-4, "offset_map": 6e-4, "backbone_feat": 5e-4, "pred_boxes": 3e-5}
+STAGE_TOL = 1e-5
+
+
+@pytest.mark.parametrize("key", list(END_TO_END_TOL))
+def test_maps_match_official_end_to_end(case, key):
     name, ref, out32, out64, _ = case
-    ours, exact, official = out32[key].numpy(), out64[key].numpy(), ref[key]
-    noise = float(np.abs(ours - exact).max())
-    tol = max(2e-5, 5 * noise)  # two independent fp32 noises, each up to `noise`
-    assert np.abs(ours - official).max() <= tol, (name, key, np.abs(ours - official).max(), noise)
-    assert np.abs(exact - official).max() <= tol, (name, key, np.abs(exact - official).max(), noise)
+    tol = END_TO_END_TOL[key]
+    assert np.abs(out32[key].numpy() - ref[key]).max() <= tol, (name, key)
+    # the exact maths (fp64) agree with the official fp32 output as closely
+    assert np.abs(out64[key].numpy() - ref[key]).max() <= tol, (name, key)
+
+
+def _kept_tokens(tokens: torch.Tensor, index: torch.Tensor, nz: int) -> torch.Tensor:
+    """Template tokens plus the search tokens at ``index`` (the goldens store eliminated positions as NaN)."""
+    c = tokens.shape[2]
+    return torch.cat([tokens[:, :nz], tokens[:, nz:].gather(1, index[:, :, None].expand(-1, -1, c))], dim=1)
+
+
+@pytest.mark.parametrize("name", ["ce07_ctrpoint", "ce10_disabled"])
+def test_each_block_matches_official_given_official_input(name):
+    ref = np.load(REF / f"small_forward_{name}.npz")
+    m, cfg = _model(name)
+    bb = m.backbone
+    nz = cfg.num_template_tokens
+    mask = template_mask(cfg.ce_template_range, cfg.template_size, cfg.patch_size, 3)
+    index = torch.arange(cfg.num_search_tokens).repeat(3, 1)
+    with torch.no_grad():
+        for i in range(1, len(bb.blocks)):
+            tokens_in = _kept_tokens(torch.from_numpy(ref[f"block{i - 1}_tokens"]), index, nz)
+            blk = bb.blocks[i]
+            ratio = bb.block_keep_ratio(i)
+            h, attn_t = blk.attn(blk.norm1(tokens_in), need_attn=True, num_template=nz)
+            tokens = tokens_in + h
+            if i in bb.ce_loc and ratio < 1:
+                tokens, kept, _ = eliminate(tokens, rank_scores(attn_t, mask), nz, ratio, index)
+                np.testing.assert_array_equal(kept.numpy(), ref[f"block{i}_kept_index"])
+                index = kept
+            tokens = tokens + blk.mlp(blk.norm2(tokens))
+            official = _kept_tokens(torch.from_numpy(ref[f"block{i}_tokens"]), index, nz)
+            assert float((tokens - official).abs().max()) <= STAGE_TOL, (name, i)
+
+
+@pytest.mark.parametrize("name", ["ce07_ctrpoint", "ce10_disabled"])
+def test_first_block_from_the_images_within_fp32_rounding_of_another_cpu(name):
+    ref = np.load(REF / f"small_forward_{name}.npz")
+    m, _ = _model(name)
+    bb = m.backbone
+    z = torch.from_numpy(INPUTS["template"])
+    x = torch.from_numpy(INPUTS["search"])
+    with torch.no_grad():
+        t = torch.cat([bb.embed_template(z), bb.embed_search(x)], dim=1)
+        blk = bb.blocks[0]
+        t = t + blk.attn(blk.norm1(t))[0]
+        t = t + blk.mlp(blk.norm2(t))
+    official = ref["block0_tokens"]
+    # measured 2.7e-5 on values up to 12.3: a few fp32 ulps, relative 2.2e-6
+    assert np.abs(t.numpy() - official).max() / np.abs(official).max() <= 5e-6
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_head_matches_official_given_official_features(name):
+    ref = np.load(REF / f"small_forward_{name}.npz")
+    m, _ = _model(name)
+    with torch.no_grad():
+        out = m.forward_head(torch.from_numpy(ref["backbone_feat"]))
+    for key in ("score_map", "size_map", "offset_map", "pred_boxes"):
+        assert np.abs(out[key].numpy() - ref[key]).max() <= STAGE_TOL, (name, key)
 
 
 def test_pred_boxes_and_argmax(case):

@@ -1,114 +1,124 @@
 """Loading OSTrack checkpoints safely.
 
-Official training checkpoints pickle objects of the official training code (``settings``, ``stats``,
-``constructor``). A checkpoint is untrusted input, so nothing in it may run: we try
-``torch.load(weights_only=True)`` first and, where it refuses, unpickle with a restricted unpickler
-that turns unknown classes into inert placeholders and refuses every other callable.
+Official training checkpoints pickle objects of the official training code (``settings``, ``stats``: its
+own classes, an ``easydict.EasyDict`` config, numpy scalars). A checkpoint is untrusted input, so nothing
+in it may run. Everything goes through torch's own ``weights_only`` unpickler, which only ever calls the
+globals it is told are safe: first as it is; where it refuses, the file's pickle is scanned (without
+running it) for the globals it names, and each one is either refused (anything that could run code) or
+replaced by an inert placeholder class that only stores what the pickle hands it.
 """
 
 from __future__ import annotations
 
 import collections
-import io
 import pickle
-import warnings
+import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import torch
+
+try:
+    from numpy._core import multiarray as np_multiarray
+except ImportError:  # numpy < 2
+    from numpy.core import multiarray as np_multiarray
+from torch.serialization import get_unsafe_globals_in_checkpoint, safe_globals
 
 from ostrack_eval.errors import UserError
 
 
 class _Inert:
-    """Stands in for an object of a class that does not exist here; it stores state and does nothing."""
+    """Placeholder of a class that does not exist here: it runs nothing and keeps nothing usable.
 
-    def __init__(self, *args, **kwargs):
-        self._args = args
+    An instance pickled as a plain object or as a dict subclass (``easydict.EasyDict``) comes back as an
+    empty ``OrderedDict``: the one container torch's unpickler lets take both attributes (BUILD) and items
+    (SETITEMS). Called with arguments, it stores them.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if not args and not kwargs:
+            return collections.OrderedDict()
+        inst = object.__new__(cls)
+        inst.__dict__["_args"] = args
+        return inst
 
     def __setstate__(self, state):
-        self._state = state
-
-    def __reduce__(self):  # never re-pickle into something callable
-        return (_Inert, ())
+        self.__dict__["_state"] = state
 
 
-def _placeholder(module: str, name: str) -> type:
+def _placeholder(qualified: str) -> type:
+    module, _, name = qualified.rpartition(".")
     return type(name, (_Inert,), {"__module__": f"ostrack_eval.untrusted.{module}"})
 
 
-# What a tensor/state_dict pickle legitimately calls. Everything else is either a data-only class
-# (replaced by a placeholder, whose construction runs no code) or refused.
-_ALLOWED_CALLABLES = {
-    ("torch._utils", "_rebuild_tensor_v2"),
-    ("torch._utils", "_rebuild_tensor"),
-    ("torch._utils", "_rebuild_parameter"),
-    ("torch._utils", "_rebuild_parameter_with_state"),
-    ("collections", "OrderedDict"),
-    ("torch", "Size"),
-}
-_STORAGES = {"FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage", "IntStorage",
-             "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage", "UntypedStorage"}
-# modules whose callables can do harm: never placeholder them, refuse outright
-_DANGEROUS_MODULES = ("os", "posix", "nt", "subprocess", "sys", "builtins", "__builtin__", "shutil", "socket",
-                      "importlib", "runpy", "pickle", "marshal", "types", "codecs", "io", "ctypes", "functools",
-                      "operator", "torch", "numpy", "pty", "platform", "webbrowser", "code", "pdb", "timeit")
+# Modules whose globals can do harm when called: a pickle naming them is refused, not placeholdered,
+# because it is an attack (or a format we must not guess at), and the user should hear so.
+_DANGEROUS_MODULES = frozenset((
+    "os", "posix", "nt", "subprocess", "sys", "builtins", "__builtin__", "shutil", "socket", "importlib",
+    "runpy", "pickle", "marshal", "types", "codecs", "io", "ctypes", "functools", "operator", "torch", "numpy",
+    "pty", "platform", "webbrowser", "code", "pdb", "timeit", "pydoc", "multiprocessing", "threading", "signal",
+    "tempfile", "glob", "pathlib", "urllib", "http", "ftplib", "smtplib", "telnetlib", "asyncio", "inspect",
+    "copyreg", "contextlib", "zipimport", "pkgutil", "site", "ensurepip", "venv", "distutils", "setuptools",
+    "pip", "imp", "commands", "popen2", "cProfile", "profile", "trace", "bdb", "doctest", "unittest", "gc",
+))
+# numpy scalars and arrays (official ``stats`` hold numpy floats): the constructors torch's documentation
+# lists as safe for weights_only loading, under numpy 1.x (``numpy.core``) and 2.x (``numpy._core``) names.
+_NUMPY_DATA = re.compile(r"numpy(?:\._core|\.core)?(?:\.multiarray)?\.(scalar|_reconstruct|dtype|ndarray)$")
+_NUMPY_OBJECTS = {"scalar": np_multiarray.scalar, "_reconstruct": np_multiarray._reconstruct,
+                  "dtype": np.dtype, "ndarray": np.ndarray}
+# BUILD checks the exact type of what it fills: every numpy dtype class
+_NUMPY_DTYPES = sorted({type(np.dtype(code)) for code in np.typecodes["All"]}, key=repr)
+# A global spelled like a function (lower-case or private name) in a module we do not know is a callable,
+# not a data class: official checkpoints pickle only classes (``Settings``, ``AverageMeter``, ``EasyDict``).
+_CLASS_NAME = re.compile(r"[A-Z]\w*$")
 
 
 class UnsafeCheckpointError(UserError):
     pass
 
 
-def _make_unpickler(fh, storages: dict, zf: zipfile.ZipFile | None, prefix: str):
-    class RestrictedUnpickler(pickle.Unpickler):
-        def find_class(self, module, name):
-            if (module, name) in _ALLOWED_CALLABLES:
-                mod = __import__(module, fromlist=[name])
-                return getattr(mod, name)
-            if module == "torch" and name in _STORAGES:
-                return getattr(torch, name)
-            if module == "torch" and name in ("float32", "float16", "bfloat16", "float64", "int64", "int32",
-                                              "uint8", "int8", "int16", "bool"):
-                return getattr(torch, name)
-            root = module.split(".")[0]
-            if root in _DANGEROUS_MODULES or module in _DANGEROUS_MODULES:
-                raise UnsafeCheckpointError(
-                    f"refusing to load: the pickle asks for {module}.{name}, which could run code")
-            return _placeholder(module, name)
-
-        def persistent_load(self, pid):
-            kind = pid[0]
-            if kind != "storage":
-                raise UnsafeCheckpointError(f"unexpected persistent id {kind!r}")
-            storage_type, key = pid[1], pid[2]
-            if key not in storages:
-                with warnings.catch_warnings():  # TypedStorage deprecation: torch's own loader does the same
-                    warnings.simplefilter("ignore", UserWarning)
-                    dtype = storage_type.dtype if hasattr(storage_type, "dtype") else torch.uint8
-                data = zf.read(f"{prefix}/data/{key}")
-                storages[key] = torch.UntypedStorage.from_buffer(data, dtype=torch.uint8) if data else \
-                    torch.UntypedStorage(0)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    storages[key] = torch.storage.TypedStorage(wrap_storage=storages[key], dtype=dtype,
-                                                               _internal=True)
-            return storages[key]
-
-    return RestrictedUnpickler(fh)
+def _placeholders_for(path: Path) -> list:
+    """A placeholder per global the pickle names beyond torch's safe set; refuses any that could run code."""
+    try:
+        names = get_unsafe_globals_in_checkpoint(path)
+    except Exception as exc:  # noqa: BLE001 - any failure to scan is a malformed file, reported in one line
+        raise UserError(f"{path}: not a readable torch zip checkpoint ({_first_line(exc)})") from None
+    out: list = []
+    for qualified in names:
+        module, _, name = qualified.rpartition(".")
+        numpy_data = _NUMPY_DATA.match(qualified)
+        if numpy_data:
+            out.append((_NUMPY_OBJECTS[numpy_data.group(1)], qualified))
+            continue
+        if module.split(".")[0] in _DANGEROUS_MODULES:
+            raise UnsafeCheckpointError(
+                f"{path}: refusing to load: the pickle asks for {qualified}, which could run code")
+        if not _CLASS_NAME.match(name):
+            raise UnsafeCheckpointError(
+                f"{path}: refusing to load: the pickle calls {qualified}, a function, not a data class")
+        out.append((_placeholder(qualified), qualified))
+    return out + _NUMPY_DTYPES
 
 
-def _restricted_load(path: Path) -> object:
-    if not zipfile.is_zipfile(path):
-        raise UserError(f"{path}: not a torch zip checkpoint and weights_only loading refused it")
-    with zipfile.ZipFile(path) as zf:
-        pkl = [n for n in zf.namelist() if n.endswith("/data.pkl") or n == "data.pkl"]
-        if not pkl:
-            raise UserError(f"{path}: no data.pkl inside the checkpoint archive")
-        prefix = pkl[0].rsplit("/", 1)[0]
-        storages: dict = {}
-        with zf.open(pkl[0]) as fh:
-            data = io.BytesIO(fh.read())
-        return _make_unpickler(data, storages, zf, prefix).load()
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _load_object(path: Path) -> object:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        pass  # globals beyond torch's safe set: placeholders below
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        raise UserError(f"{path}: not a readable torch checkpoint ({_first_line(exc)})") from None
+    placeholders = _placeholders_for(path)
+    try:
+        with safe_globals(placeholders):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - whatever the file holds, the user gets one line
+        raise UserError(f"{path}: cannot read the checkpoint safely ({_first_line(exc)})") from None
 
 
 def _extract_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
@@ -132,13 +142,7 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: checkpoint not found")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        obj = _restricted_load(path)
-    except (RuntimeError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError(f"{path}: not a readable torch checkpoint ({str(exc).splitlines()[0]})") from None
-    return _extract_state_dict(obj, path)
+    return _extract_state_dict(_load_object(path), path)
 
 
 def _summarise(keys: list[str], limit: int = 4) -> str:

@@ -3,10 +3,15 @@
 Module and parameter names follow the official ``VisionTransformerCE`` so official checkpoints load
 strictly. Two attention paths give the same maths:
 
-* ``fast=False`` (default, faithful): the explicit ``softmax(q kᵀ · scale) v`` of the official code, so
-  outputs and CE rankings match it bit for bit on CPU.
+* ``fast=False`` (default, faithful): the explicit ``softmax(q kᵀ · scale) v`` of the official code, op for
+  op, so each stage matches the official one to fp32 rounding (tests/test_model_forward.py) and the CE
+  rankings are identical.
 * ``fast=True``: :mod:`ostrack_eval.trackers.fast` (fused attention, only the work the outputs need);
   same maths, different fp32 rounding.
+
+The blocks are written out rather than taken from timm (which the official code builds on): CE needs the
+attention probabilities that timm's fused ``Attention`` does not return, and timm cannot be a dependency
+beside the pinned CPU torch (it requires torchvision, whose wheels pin another torch release).
 """
 
 from __future__ import annotations
