@@ -105,6 +105,7 @@ EXPECTED_MESSAGES = {
     "no_list": "list.txt: not found",
     "original_layout": "original NFS download layout",
     "comma_anno": "expected 4 TAB-separated values",
+    "not_utf8": "cannot read ('utf-8' codec can't decode byte 0xff",
 }
 
 
@@ -138,3 +139,27 @@ def test_check_bad_input_exits_2(capsys):
     assert main(["datasets", "check", "--bench", "nope"]) == 2
     assert "unknown benchmark 'nope'" in capsys.readouterr().err
     assert main(["datasets", "check", "--bench", "lasot", "--workers", "0"]) == 2
+
+
+@pytest.mark.parametrize("bench, folder", [("lasot", "LaSOT"), ("lasot", "LASOTBENCHMARK"), ("lasot_ext", "LaSOText"),
+                                           ("trackingnet", "TrackingNet"), ("got10k", "got-10k"), ("nfs", "NFS"),
+                                           ("nfs", "Nfs"), ("uav123", "UAV123"), ("uav123", "UAV"),
+                                           ("tnl2k", "TNL2K"), ("tnl2k", "tnl2k_TEST"), ("itb", "ITB")])
+def test_benchmark_folder_names_match_in_any_case(tmp_path, monkeypatch, bench, folder):
+    (tmp_path / "data" / folder).mkdir(parents=True)
+    assert resolve_root(bench, tmp_path / "data") == tmp_path / "data" / folder
+    monkeypatch.setenv("OSTRACK_EVAL_DATA", str(tmp_path / "data"))
+    assert resolve_root(bench) == tmp_path / "data" / folder
+
+
+def test_check_reports_an_unreadable_flag_file_and_goes_on(tmp_path, capsys):
+    root = make_fake_benchmark("lasot", tmp_path / "data")
+    path = root / "airplane" / "airplane-1" / "out_of_view.txt"
+    path.write_bytes(b"\xff\xfe0,0,0,0,1\n")  # UTF-16 from a Windows editor
+    rc = main(["datasets", "check", "--bench", "lasot", "--root", str(tmp_path / "data"), "--no-decode",
+               "--sequences=airplane-1,airplane-9"])
+    out = capsys.readouterr().out.splitlines()
+    assert rc == 1
+    problems = [line for line in out if line.startswith("  problem: ")]
+    assert len(problems) == 1 and problems[0].startswith(f"  problem: airplane-1: {path}: cannot read (")
+    assert out[-1] == "lasot: 1/2 sequences and 5 frames checked: FAILED (1 problem)"

@@ -4,10 +4,13 @@ import numpy as np
 import pytest
 
 from ostrack_eval.datasets import get_benchmark
+from ostrack_eval.datasets import lasot as lasot_module
+from ostrack_eval.datasets.check import check_benchmark
 from ostrack_eval.datasets.lasot import attribute_names
 from ostrack_eval.datasets.tables import load_table
 from ostrack_eval.errors import UserError
 from ostrack_eval.testing import fake_boxes, frame_number, make_lasot, make_lasot_ext
+from ostrack_eval.testing.fake_layouts import box_lines
 
 
 @pytest.fixture
@@ -86,3 +89,39 @@ def test_lasot_ext(tmp_path):
     assert seq.num_frames == 5 and seq.target_visible.tolist() == [True, True, False, True, False]
     with pytest.raises(UserError, match="no LaSOText class folders"):
         get_benchmark("lasot_ext", make_lasot(tmp_path / "wrong")).load("atv-1")
+
+
+def test_non_utf8_flag_file_is_a_one_line_error(lasot):
+    path = lasot / "airplane" / "airplane-1" / "full_occlusion.txt"
+    path.write_bytes(b"0,0,\xff,0,0\n")
+    with pytest.raises(UserError) as err:
+        get_benchmark("lasot", lasot).load("airplane-1")
+    message = str(err.value)
+    assert message.startswith(f"{path}: cannot read (") and "0xff" in message and "\n" not in message
+
+
+def test_more_gt_rows_than_images_names_the_first_missing_frame(lasot):
+    folder = lasot / "airplane" / "airplane-9"  # 5 images, none spare
+    (folder / "groundtruth.txt").write_text(box_lines(fake_boxes(7)))
+    (folder / "full_occlusion.txt").write_text("0,0,0,0,0,0,0\n")
+    (folder / "out_of_view.txt").write_text("0,0,0,0,0,0,0\n")
+    with pytest.raises(UserError) as err:
+        get_benchmark("lasot", lasot).load("airplane-9")
+    assert str(err.value) == f"{folder / 'img' / '00000007.jpg'}: frame missing (lasot airplane-9 needs 7 frames)"
+    report = check_benchmark(get_benchmark("lasot", lasot, names=["airplane-1", "airplane-9"]), decode=False,
+                             progress=False)
+    assert report.problems == [f"airplane-9: {err.value}"] and report.checked == 1 and report.frames == 5
+
+
+def test_attribute_table_is_parsed_once_and_not_shared_mutably(lasot, monkeypatch):
+    calls = []
+    real = lasot_module.load_table
+    monkeypatch.setattr(lasot_module, "load_table", lambda filename: calls.append(filename) or real(filename))
+    lasot_module._attribute_table.cache_clear()
+    bench = get_benchmark("lasot", lasot)
+    first, second = bench.load("airplane-1"), bench.load("airplane-9")
+    names = attribute_names()
+    assert calls.count("lasot_attributes.json") == 1
+    assert list(first.attributes) == list(second.attributes) == [abbr for abbr, _ in names]
+    names.clear()  # a caller editing its copy must not change the next caller's
+    assert len(attribute_names()) == 14

@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
+from ostrack_eval.cli.main import main
 from ostrack_eval.datasets import get_benchmark
+from ostrack_eval.datasets.check import check_benchmark
 from ostrack_eval.datasets.tables import load_table
 from ostrack_eval.datasets.uav123 import UAV123
 from ostrack_eval.errors import UserError
-from ostrack_eval.testing import fake_boxes, frame_number, make_nfs, make_uav123
+from ostrack_eval.testing import FAKE_SEQUENCES, fake_boxes, frame_number, make_nfs, make_uav123
 
 
 def test_nfs_frames_from_table_and_tab_annotation(tmp_path):
@@ -92,3 +94,38 @@ def test_shipped_tables_are_consistent(table, prefix, count, total):
     assert len(names) == len(set(names)) == count and all(n.startswith(prefix) for n in names)
     assert all(r["num_frames"] == r["end_frame"] - r["start_frame"] + 1 for r in rows)
     assert sum(r["num_frames"] for r in rows) == total
+
+
+def test_nfs_non_utf8_annotation_is_a_one_line_error(tmp_path):
+    root = make_nfs(tmp_path / "nfs")
+    anno = root / "anno" / "nfs_car_jumping.txt"
+    anno.write_bytes(b"4\t3\t10\t8\n\xff\t3\t10\t8\n")
+    with pytest.raises(UserError) as err:
+        get_benchmark("nfs", root).load("nfs_car_jumping")
+    message = str(err.value)
+    assert message.startswith(f"{anno}: cannot read (") and "0xff" in message and "\n" not in message
+    report = check_benchmark(get_benchmark("nfs", root, names=FAKE_SEQUENCES["nfs"]), decode=False, progress=False)
+    assert report.problems == [f"nfs_car_jumping: {message}"] and report.checked == 1 and report.frames == 32
+
+
+def test_uav123_sequence_without_its_annotation_is_missing(tmp_path, capsys):
+    # bird1_1 and bird1_3 share the bird1 folder that the fixture writes for bird1_2, but have no annotation
+    root = make_uav123(tmp_path / "uav123")
+    bench = get_benchmark("uav123", root)
+    assert (root / "data_seq" / "UAV123" / "bird1").is_dir() and not bench.is_present("uav_bird1_1")
+    assert bench.is_present("uav_bird1_2") and bench.is_present("uav_uav6")
+    with pytest.raises(UserError, match=r"anno/UAV123/bird1_1\.txt: annotation file not found \(uav123 sequence"):
+        bench.load("uav_bird1_1")
+    report = check_benchmark(bench, decode=False, progress=False)
+    assert len(report.problems) == 1 and report.problems[0].startswith("121 of 123 listed sequences missing: ")
+    assert report.checked == 2 and report.frames == 703 + 109
+    assert main(["datasets", "list", "--root", str(tmp_path)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("uav123 "))
+    assert "2/123" in row.split()
+
+
+def test_uav123_check_has_no_notes_when_the_table_lengths_match(tmp_path):
+    table = [{"name": "uav_car1_1", "path": "data_seq/UAV123/car1", "start_frame": 1, "end_frame": 6, "nz": 6,
+              "ext": "jpg", "anno_path": "anno/UAV123/car1_1.txt", "object_class": "car"}]
+    report = check_benchmark(UAV123(make_uav123(tmp_path / "uav", table=table), table=table), progress=False)
+    assert report.ok and report.notes == [] and (report.checked, report.frames) == (1, 6)

@@ -5,6 +5,8 @@ import pytest
 
 from ostrack_eval.datasets import get_benchmark
 from ostrack_eval.datasets.check import check_benchmark
+from ostrack_eval.datasets.common import list_images
+from ostrack_eval.datasets.tables import load_table
 from ostrack_eval.errors import UserError
 from ostrack_eval.testing import FAKE_SEQUENCES, fake_boxes, frame_number, make_itb, make_tnl2k
 
@@ -97,3 +99,31 @@ def test_itb_invalid_json_is_a_user_error(itb):
     (itb / "ITB.json").write_text("{not json")
     with pytest.raises(UserError, match=r"ITB\.json: not valid JSON"):
         get_benchmark("itb", itb).load("basketball-1")
+
+
+def test_frame_sort_key_is_numeric_for_ascii_digits_only(tmp_path):
+    for name in ("10.png", "2.png", "\u00b2.png", "a.png", "\u0663.png"):  # superscript two, Arabic-Indic three
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in list_images(tmp_path)] == ["2.png", "10.png", "a.png", "\u00b2.png", "\u0663.png"]
+
+
+def test_tnl2k_unicode_digit_file_name_is_not_a_frame_number(tnl2k):
+    imgs = tnl2k / ASSIAN / "imgs"
+    (imgs / "\u00b2.png").write_bytes((imgs / "00000001.png").read_bytes())
+    with pytest.raises(UserError, match=r"imgs: 6 frames but 5 ground-truth rows"):
+        get_benchmark("tnl2k", tnl2k).load(ASSIAN)
+
+
+def test_check_notes_lengths_differing_from_the_table_and_unlisted_folders(tnl2k):
+    report = check_benchmark(get_benchmark("tnl2k", tnl2k, names=FAKE_SEQUENCES["tnl2k"]), decode=False,
+                             progress=False)
+    lengths = {row["name"]: row["num_frames"] for row in load_table("tnl2k.json")["sequences"]}
+    assert report.ok and report.problems == []
+    assert report.notes == [
+        f"2 sequence lengths differ from the official table: {ASSIAN}: 5 frames; the official table says "
+        f"{lengths[ASSIAN]}, {HAIBAO}: 5 frames; the official table says {lengths[HAIBAO]}",
+        "1 folders not in the official list (ignored): not_a_test_sequence",
+    ]
+    lines = report.lines()
+    assert lines[1:3] == [f"  note: {n}" for n in report.notes]
+    assert lines[-1] == "tnl2k: 2/2 sequences and 10 frames checked: OK"

@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
+from ostrack_eval.cli.main import main
 from ostrack_eval.datasets import get_benchmark
+from ostrack_eval.datasets.check import check_benchmark
 from ostrack_eval.errors import UserError
-from ostrack_eval.testing import frame_number, make_got10k, make_trackingnet
+from ostrack_eval.testing import FAKE_SEQUENCES, frame_number, make_got10k, make_trackingnet
 
 TN = "-Dz7OIf54b0_0"
 
@@ -92,3 +94,45 @@ def test_got10k_layout_errors(tmp_path, got10k):
     (got10k / "val" / "GOT-10k_Val_000001" / "cover.label").write_text("8\n8\n")
     with pytest.raises(UserError, match=r"cover\.label: has 2 values but groundtruth\.txt has 5 rows"):
         get_benchmark("got10k_val", got10k).load("GOT-10k_Val_000001")
+
+
+def test_got10k_list_with_a_byte_order_mark(got10k):
+    (got10k / "test" / "list.txt").write_text("\ufeffGOT-10k_Test_000001\r\nGOT-10k_Test_000002\r\n", encoding="utf-8")
+    bench = get_benchmark("got10k", got10k)
+    assert bench.sequence_names() == ["GOT-10k_Test_000001", "GOT-10k_Test_000002"]
+    assert bench.load("GOT-10k_Test_000001").num_frames == 5
+
+
+def test_got10k_non_utf8_list_is_a_one_line_error(got10k, capsys):
+    path = got10k / "test" / "list.txt"
+    path.write_bytes(b"GOT-10k_Test_000001\n\xffGOT-10k_Test_000002\n")
+    with pytest.raises(UserError) as err:
+        get_benchmark("got10k", got10k).sequence_names()
+    assert str(err.value).startswith(f"{path}: cannot read (") and "\n" not in str(err.value)
+    assert main(["datasets", "check", "--bench", "got10k", "--root", str(got10k), "--no-decode"]) == 1
+    assert f"  problem: {err.value}" in capsys.readouterr().out.splitlines()
+
+
+def test_got10k_non_utf8_label_is_a_problem_of_that_sequence_only(got10k):
+    path = got10k / "val" / "GOT-10k_Val_000001" / "cover.label"
+    path.write_bytes(b"8\n8\n\xff\n8\n8\n")
+    with pytest.raises(UserError, match=r"cover\.label: cannot read \("):
+        get_benchmark("got10k_val", got10k).load("GOT-10k_Val_000001")
+    report = check_benchmark(get_benchmark("got10k_val", got10k, names=FAKE_SEQUENCES["got10k_val"]),
+                             decode=False, progress=False)
+    assert len(report.problems) == 1 and report.problems[0].startswith(f"GOT-10k_Val_000001: {path}: cannot read (")
+    assert report.checked == 1 and report.frames == 4
+
+
+@pytest.mark.parametrize("split, bench", [("test", "got10k"), ("val", "got10k_val")])
+def test_got10k_check_compares_list_txt_with_the_official_names(got10k, split, bench):
+    path = got10k / split / "list.txt"
+    first = path.read_text().split()[0]
+    path.write_text(first + "\n")  # truncated: loading alone would call this "1/1 OK"
+    report = check_benchmark(get_benchmark(bench, got10k), decode=False, progress=False)
+    prefix = "GOT-10k_Test_" if split == "test" else "GOT-10k_Val_"
+    assert report.problems == [f"{path}: 179 of the 180 official {split} sequences not listed: {prefix}000002, "
+                               f"{prefix}000003, {prefix}000004, {prefix}000005, {prefix}000006 (+174 more)"]
+    assert (report.checked, report.listed) == (1, 1) and not report.ok
+    # a check of named sequences is about those only
+    assert check_benchmark(get_benchmark(bench, got10k, names=[first]), decode=False, progress=False).ok

@@ -1,8 +1,9 @@
 """``datasets check``: hold a download against the spec (datasets.md) and list every problem found.
 
-Problems (the check fails): a wrong layout (original NFS, no ``TEST/``, …), listed sequences missing,
-sequences the adapter cannot load (frame count ≠ ground-truth rows, malformed annotation, …), missing or
-undecodable images (every image is decoded with OpenCV, the way the runner reads it).
+Problems (the check fails): a wrong layout (original NFS, no ``TEST/``, …), an incomplete sequence list
+(GOT-10k ``list.txt`` without some official names), listed sequences missing, sequences the adapter cannot
+load (frame count ≠ ground-truth rows, malformed or undecodable annotation, …), missing or undecodable
+images (every image is decoded with OpenCV, the way the runner reads it).
 Notes (informational): folders not in the official list, lengths that differ from the shipped table.
 """
 
@@ -75,16 +76,12 @@ def check_benchmark(benchmark: FolderBenchmark, decode: bool = True, progress: b
         report.problems.append(str(exc))
         return report
     report.listed = len(names)
+    report.problems += benchmark.list_problems()
     missing = [n for n in names if not benchmark.is_present(n)]
     if missing:
         report.problems.append(f"{len(missing)} of {len(names)} listed sequences missing: {shorten(missing)}")
-        for name in missing[:_EXPLAINED]:
-            # the adapter may know more than "not there" (e.g. TrackingNet frames still zipped)
-            try:
-                benchmark.load(name)
-            except UserError as exc:
-                if "sequence folder not found" not in str(exc):
-                    report.problems.append(f"{name}: {exc}")
+        hints = [(name, benchmark.missing_hint(name)) for name in missing[:_EXPLAINED]]
+        report.problems += [f"{name}: {hint}" for name, hint in hints if hint]
     absent = set(missing)
     sequences: list[Sequence] = []
     for name in tqdm([n for n in names if n not in absent], desc=f"{benchmark.name} annotations",

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import ClassVar, Iterable
+from typing import Any, ClassVar, Iterable, Mapping
 
 import numpy as np
 
 from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.datasets.tables import rows_by_name, table_rows
 from ostrack_eval.errors import UserError
+from ostrack_eval.utils.boxio import read_boxes
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 _FLAG_SPLIT = re.compile(r"[,\s]+")
+# ASCII only: str.isdigit() also accepts "²" (which int() refuses) and int() reads "٣" as 3.
+_NUMBER = re.compile(r"[0-9]+")
 
 
 def int_stem_key(path: Path) -> tuple[int, int, str]:
     """Sort key: numeric stems by value (``10.jpg`` after ``2.jpg``), anything else after them by name."""
     stem = path.stem
-    return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
+    return (0, int(stem), "") if _NUMBER.fullmatch(stem) else (1, 0, stem)
 
 
 def list_images(folder: Path, exts: Iterable[str] = IMAGE_EXTS) -> list[Path]:
@@ -28,13 +32,43 @@ def list_images(folder: Path, exts: Iterable[str] = IMAGE_EXTS) -> list[Path]:
     return sorted(files, key=int_stem_key)
 
 
+def read_text(path: Path, *, missing: str = "file not found", errors: str = "strict") -> str:
+    """An annotation, flag or list file as text, without a leading byte-order mark.
+
+    A file that is absent, unreadable or not UTF-8 is a one-line :class:`UserError` naming it (worded like
+    :func:`~ostrack_eval.utils.boxio.read_boxes`), so ``datasets check`` charges it to its sequence and goes
+    on; ``missing`` words the absent case.
+    """
+    try:
+        text = path.read_text(encoding="utf-8", errors=errors)
+    except FileNotFoundError:
+        raise UserError(f"{path}: {missing}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read ({exc})") from None
+    return text.removeprefix("\ufeff")
+
+
+def read_optional_text(path: Path) -> str | None:
+    """A free-text file a sequence may lack (``nlp.txt``, ``meta_info.ini``); ``None`` when absent.
+
+    Undecodable bytes are replaced: a stray byte in a description should not make the sequence unusable.
+    """
+    if not path.exists():
+        return None
+    return read_text(path, errors="replace")
+
+
+def read_ground_truth(path: Path) -> np.ndarray:
+    """``groundtruth.txt`` and the like: the boxes, refusing a file without any (there is no box to start from)."""
+    gt = read_boxes(path)
+    if len(gt) == 0:
+        raise UserError(f"{path}: empty")
+    return gt
+
+
 def read_flags(path: Path, count: int) -> np.ndarray:
     """A 0/1 flag file (LaSOT: one comma-separated line; GOT-10k labels: one value per line) as a bool array."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    parts = [p for p in _FLAG_SPLIT.split(text.strip().strip("\ufeff")) if p]
+    parts = [p for p in _FLAG_SPLIT.split(read_text(path).strip()) if p]
     try:
         values = np.array([float(p) for p in parts], dtype=np.float64)
     except ValueError:
@@ -46,12 +80,11 @@ def read_flags(path: Path, count: int) -> np.ndarray:
 
 def read_first_line(path: Path) -> str | None:
     """The first non-empty line, stripped; ``None`` when the file does not exist."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+    text = read_optional_text(path)
+    if text is None:
         return None
     for line in text.splitlines():
-        line = line.strip().strip("\ufeff").strip()
+        line = line.strip()
         if line:
             return line
     return ""
@@ -83,20 +116,24 @@ def shorten(names: list[str], limit: int = 5) -> str:
 class FolderBenchmark:
     """Base of the on-disk adapters: implements :class:`~ostrack_eval.datasets.base.Benchmark`.
 
-    Subclasses set the class attributes, :meth:`listed_names` (the official list), :meth:`sequence_dir`
-    and :meth:`_load`. ``names`` restricts :meth:`sequence_names` to a subset of the official list
-    (kept in the official order); :meth:`load` accepts any listed name.
+    Subclasses set the class attributes, :meth:`sequence_dir` and :meth:`_load`; with a shipped ``table``
+    its rows (``self._rows``, by name) are the official list, else they override :meth:`listed_names`.
+    ``names`` restricts :meth:`sequence_names` to a subset of the official list (kept in the official
+    order); :meth:`load` accepts any listed name.
     """
 
     name: ClassVar[str]
     convention: ClassVar[str]
     title: ClassVar[str]
-    subdirs: ClassVar[tuple[str, ...]]  # folder names under a data root; the first is the default
+    # folder names under a data root, matched case-insensitively; the first is the default
+    subdirs: ClassVar[tuple[str, ...]]
+    table: ClassVar[str | None] = None  # the shipped sequence table (``data/<table>``), official order
     full_annotation: ClassVar[bool] = True  # one GT row per frame (False: first-frame box only)
 
     def __init__(self, root: str | Path, names: Iterable[str] | None = None):
         self.root = Path(root)
         self._subset = list(names) if names is not None else None
+        self._rows: Mapping[str, dict[str, Any]] = rows_by_name(table_rows(self.table) if self.table else [])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(root={str(self.root)!r})"
@@ -104,7 +141,9 @@ class FolderBenchmark:
     # -- the official list ------------------------------------------------------------------------------
 
     def listed_names(self) -> list[str]:
-        raise NotImplementedError
+        if self.table is None:
+            raise NotImplementedError
+        return list(self._rows)
 
     def sequence_names(self) -> list[str]:
         listed = self.listed_names()
@@ -119,11 +158,16 @@ class FolderBenchmark:
 
     def official_count(self) -> int:
         """How many sequences the official list has (known without the data)."""
-        return len(self.listed_names())
+        return len(self._rows) if self.table else len(self.listed_names())
 
     def expected_length(self, name: str) -> int | None:
         """Frames per the shipped table (official annotation), ``None`` where unknown."""
-        return None
+        row = self._rows.get(name)
+        return row.get("num_frames") if row else None
+
+    def list_problems(self) -> list[str]:
+        """Problems of the on-disk sequence list itself, not of one sequence (``datasets check``)."""
+        return []
 
     # -- on disk ----------------------------------------------------------------------------------------
 
@@ -139,6 +183,10 @@ class FolderBenchmark:
     def is_present(self, name: str) -> bool:
         return self.sequence_dir(name).is_dir()
 
+    def missing_hint(self, name: str) -> str | None:
+        """What is known about a sequence that is not present beyond "not there" (frames still zipped, …)."""
+        return None
+
     def unlisted(self) -> list[str]:
         """Sequence folders on disk that the official list does not name (reported, never loaded)."""
         return []
@@ -146,10 +194,12 @@ class FolderBenchmark:
     def load(self, name: str) -> Sequence:
         self._require_listed(name)
         self.validate_root()
-        folder = self.sequence_dir(name)
-        if not folder.is_dir():
-            raise UserError(f"{folder}: sequence folder not found ({self.name} sequence {name!r})")
+        if not self.is_present(name):
+            raise UserError(self.missing_hint(name) or self._not_found(name))
         return self._load(name)
+
+    def _not_found(self, name: str) -> str:
+        return f"{self.sequence_dir(name)}: sequence folder not found ({self.name} sequence {name!r})"
 
     def _load(self, name: str) -> Sequence:
         raise NotImplementedError

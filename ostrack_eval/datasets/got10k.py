@@ -15,22 +15,20 @@ from typing import ClassVar
 import numpy as np
 
 from ostrack_eval.datasets.base import Sequence
-from ostrack_eval.datasets.common import FolderBenchmark, list_images, read_flags, require_numbered
-from ostrack_eval.datasets.tables import load_table
+from ostrack_eval.datasets.common import (FolderBenchmark, list_images, read_flags, read_ground_truth,
+                                          read_optional_text, read_text, require_numbered, shorten)
 from ostrack_eval.errors import UserError
-from ostrack_eval.utils.boxio import read_boxes
 
 _RESOLUTION = re.compile(r"^\(?\s*(\d+)\s*,\s*(\d+)\s*\)?$")
 
 
 def read_meta_info(path: Path) -> dict[str, str]:
     """``meta_info.ini``: a section-header line, then ``key: value`` lines; ``{}`` when absent."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except FileNotFoundError:
+    text = read_optional_text(path)
+    if text is None:
         return {}
     meta = {}
-    for line in lines[1:]:
+    for line in text.splitlines()[1:]:
         key, sep, value = line.partition(": ")
         if sep:
             meta[key.strip()] = value.strip()
@@ -41,12 +39,10 @@ class GOT10k(FolderBenchmark):
     name: ClassVar[str] = "got10k"
     convention: ClassVar[str] = "got10k"
     title: ClassVar[str] = "GOT-10k"
-    subdirs: ClassVar[tuple[str, ...]] = ("got10k", "GOT-10k", "got-10k")
+    subdirs: ClassVar[tuple[str, ...]] = ("got10k", "GOT-10k")
     split: ClassVar[str] = "test"
+    table: ClassVar[str] = "got10k_test.json"  # the official names; list.txt on disk is what is loaded
     full_annotation: ClassVar[bool] = False
-
-    def official_count(self) -> int:
-        return load_table(f"got10k_{self.split}.json")["count"]
 
     @property
     def split_dir(self) -> Path:
@@ -58,26 +54,37 @@ class GOT10k(FolderBenchmark):
             raise UserError(f"{self.root}: no {self.split}/ folder (expected the GOT-10k folder holding "
                             f"test/ and val/, or its parent)")
 
+    @property
+    def list_file(self) -> Path:
+        return self.split_dir / "list.txt"
+
     def listed_names(self) -> list[str]:
         self.validate_root()
-        path = self.split_dir / "list.txt"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserError(f"{path}: not found (GOT-10k ships the sequence list of each split)") from None
+        path = self.list_file
+        text = read_text(path, missing="not found (GOT-10k ships the sequence list of each split)")
         names = [line.strip() for line in text.splitlines() if line.strip()]
         if not names:
             raise UserError(f"{path}: empty")
         return list(dict.fromkeys(names))
+
+    def list_problems(self) -> list[str]:
+        # list.txt decides what is loaded, so a truncated one would otherwise shrink the split silently;
+        # a check of named sequences is about those only.
+        if self._subset is not None:
+            return []
+        listed = set(self.listed_names())
+        left_out = [n for n in self._rows if n not in listed]
+        if not left_out:
+            return []
+        return [f"{self.list_file}: {len(left_out)} of the {len(self._rows)} official {self.split} sequences "
+                f"not listed: {shorten(left_out)}"]
 
     def sequence_dir(self, name: str) -> Path:
         return self.split_dir / name
 
     def _load(self, name: str) -> Sequence:
         folder = self.sequence_dir(name)
-        gt = read_boxes(folder / "groundtruth.txt")
-        if len(gt) == 0:
-            raise UserError(f"{folder / 'groundtruth.txt'}: empty")
+        gt = read_ground_truth(folder / "groundtruth.txt")
         frames = list_images(folder, (".jpg",))
         if not frames:
             raise UserError(f"{folder}: no .jpg frames")
@@ -107,7 +114,7 @@ class GOT10k(FolderBenchmark):
         return visible
 
     def unlisted(self) -> list[str]:
-        if not self.split_dir.is_dir() or not (self.split_dir / "list.txt").is_file():
+        if not self.split_dir.is_dir() or not self.list_file.is_file():
             return []
         listed = set(self.listed_names())
         return sorted(p.name for p in self.split_dir.iterdir() if p.is_dir() and p.name not in listed)
@@ -116,4 +123,5 @@ class GOT10k(FolderBenchmark):
 class GOT10kVal(GOT10k):
     name: ClassVar[str] = "got10k_val"
     split: ClassVar[str] = "val"
+    table: ClassVar[str] = "got10k_val.json"
     full_annotation: ClassVar[bool] = True

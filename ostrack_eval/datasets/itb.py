@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar, Iterable
+from typing import ClassVar
 
 from ostrack_eval.datasets.base import Sequence
-from ostrack_eval.datasets.common import FolderBenchmark, list_images
-from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.datasets.common import FolderBenchmark, list_images, read_ground_truth, read_text
 from ostrack_eval.errors import UserError
-from ostrack_eval.utils.boxio import read_boxes
 
 META_FILE = "ITB.json"
 
@@ -26,17 +24,8 @@ class ITB(FolderBenchmark):
     name: ClassVar[str] = "itb"
     convention: ClassVar[str] = "itb"
     title: ClassVar[str] = "ITB"
-    subdirs: ClassVar[tuple[str, ...]] = ("itb", "ITB")
-
-    def __init__(self, root: str | Path, names: Iterable[str] | None = None):
-        super().__init__(root, names)
-        self._rows = rows_by_name(load_table("itb.json")["sequences"])
-
-    def listed_names(self) -> list[str]:
-        return list(self._rows)
-
-    def expected_length(self, name: str) -> int | None:
-        return self._rows[name]["num_frames"]
+    subdirs: ClassVar[tuple[str, ...]] = ("itb",)
+    table: ClassVar[str] = "itb.json"
 
     @cached_property
     def _videos(self) -> dict[str, Path]:
@@ -61,8 +50,8 @@ class ITB(FolderBenchmark):
         if not path.is_file():
             return {}
         try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
+            meta = json.loads(read_text(path))
+        except ValueError as exc:
             raise UserError(f"{path}: not valid JSON ({exc})") from None
         if not isinstance(meta, dict):
             return {}
@@ -86,9 +75,7 @@ class ITB(FolderBenchmark):
 
     def _load(self, name: str) -> Sequence:
         folder = self.sequence_dir(name)
-        gt = read_boxes(folder / "groundtruth.txt")
-        if len(gt) == 0:
-            raise UserError(f"{folder / 'groundtruth.txt'}: empty")
+        gt = read_ground_truth(folder / "groundtruth.txt")
         frames = list_images(folder, (".jpg",))
         self._check_lengths(name, frames, gt, folder)
         return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,

@@ -7,29 +7,34 @@ listing ``img/`` (``monkey-17`` holds more images than annotated frames).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar, Iterable
+from types import MappingProxyType
+from typing import ClassVar, Iterable, Mapping
 
 from ostrack_eval.datasets.base import Sequence
-from ostrack_eval.datasets.common import FolderBenchmark, read_first_line, read_flags, require_frames
-from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.datasets.common import (FolderBenchmark, read_first_line, read_flags, read_ground_truth,
+                                          require_frames)
+from ostrack_eval.datasets.tables import load_table
 from ostrack_eval.errors import UserError
-from ostrack_eval.utils.boxio import read_boxes
 
 # The full download nests the class folders one level down.
 NESTED_ROOT = "LaSOTBenchmark"
 
 
-def _attribute_table() -> tuple[list[tuple[str, str]], dict[str, list[int]]]:
+@lru_cache(maxsize=None)
+def _attribute_table() -> tuple[tuple[tuple[str, str], ...], Mapping[str, list[int]]]:
+    """``(abbreviation, name)`` per attribute and the 0/1 flags per sequence; read-only, shared by every load."""
     table = load_table("lasot_attributes.json")
-    return [(a["abbr"], a["name"]) for a in table["attributes"]], table["sequences"]
+    names = tuple((a["abbr"], a["name"]) for a in table["attributes"])
+    return names, MappingProxyType(table["sequences"])
 
 
 class LaSOT(FolderBenchmark):
     name: ClassVar[str] = "lasot"
     convention: ClassVar[str] = "ostrack"
     title: ClassVar[str] = "LaSOT"
-    subdirs: ClassVar[tuple[str, ...]] = ("lasot", "LaSOTBenchmark", "LaSOT")
+    subdirs: ClassVar[tuple[str, ...]] = ("lasot", NESTED_ROOT)
     table: ClassVar[str] = "lasot.json"
     has_attributes: ClassVar[bool] = True
 
@@ -38,14 +43,7 @@ class LaSOT(FolderBenchmark):
         if (root / NESTED_ROOT).is_dir():
             root = root / NESTED_ROOT
         super().__init__(root, names)
-        self._rows = rows_by_name(load_table(self.table)["sequences"])
         self._classes = sorted({row["class"] for row in self._rows.values()})
-
-    def listed_names(self) -> list[str]:
-        return list(self._rows)
-
-    def expected_length(self, name: str) -> int | None:
-        return self._rows[name]["num_frames"]
 
     def validate_root(self) -> None:
         super().validate_root()
@@ -58,9 +56,7 @@ class LaSOT(FolderBenchmark):
 
     def _load(self, name: str) -> Sequence:
         folder = self.sequence_dir(name)
-        gt = read_boxes(folder / "groundtruth.txt")
-        if len(gt) == 0:
-            raise UserError(f"{folder / 'groundtruth.txt'}: empty")
+        gt = read_ground_truth(folder / "groundtruth.txt")
         n = len(gt)
         occluded = read_flags(folder / "full_occlusion.txt", n)
         out_of_view = read_flags(folder / "out_of_view.txt", n)
@@ -86,5 +82,5 @@ class LaSOT(FolderBenchmark):
 
 def attribute_names() -> list[tuple[str, str]]:
     """The 14 LaSOT attributes as ``(abbreviation, full name)``, in the official toolkit's order."""
-    return _attribute_table()[0]
+    return list(_attribute_table()[0])
 

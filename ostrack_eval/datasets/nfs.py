@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from ostrack_eval.datasets.base import Sequence
-from ostrack_eval.datasets.common import require_frames
+from ostrack_eval.datasets.common import read_text, require_frames
 from ostrack_eval.datasets.table_benchmark import TableBenchmark
 from ostrack_eval.errors import UserError
 
@@ -27,12 +27,8 @@ def read_tab_boxes(path: Path) -> np.ndarray:
 
     A comma- or space-separated file is refused: it is not the file the reference numbers were made with.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
     rows = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
         line = line.strip()
         if not line:
             continue
@@ -59,7 +55,7 @@ class NFS(TableBenchmark):
     name: ClassVar[str] = "nfs"
     convention: ClassVar[str] = "ostrack"
     title: ClassVar[str] = "NFS"
-    subdirs: ClassVar[tuple[str, ...]] = ("nfs", "NFS", "Nfs")
+    subdirs: ClassVar[tuple[str, ...]] = ("nfs",)
     table: ClassVar[str] = "nfs.json"
 
     def validate_root(self) -> None:
@@ -72,14 +68,10 @@ class NFS(TableBenchmark):
                             f"{original[0]}.txt); {REPACKAGED_HINT}")
         raise UserError(f"{self.root}: no sequences/ folder; {REPACKAGED_HINT}")
 
-    def sequence_dir(self, name: str) -> Path:
-        return self.root / self._rows[name]["path"]
-
     def _load(self, name: str) -> Sequence:
         row = self._rows[name]
         gt = read_tab_boxes(self.root / row["anno_path"])
-        folder = self.sequence_dir(name)
-        frames = [folder / f"{k:0{row['nz']}d}.{row['ext']}" for k in range(row["start_frame"], row["end_frame"] + 1)]
+        frames = self.table_frames(name)
         self._check_lengths(name, frames, gt, self.root / row["anno_path"])
         require_frames(frames, f"{self.name} {name}")
         return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,

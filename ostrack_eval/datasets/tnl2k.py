@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import ClassVar, Iterable
 
 from ostrack_eval.datasets.base import Sequence
-from ostrack_eval.datasets.common import FolderBenchmark, list_images, read_first_line
-from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.datasets.common import FolderBenchmark, list_images, read_first_line, read_ground_truth
 from ostrack_eval.errors import UserError
-from ostrack_eval.utils.boxio import read_boxes
 
 _MAX_CHILDREN_SCANNED = 64
 
@@ -23,11 +21,12 @@ class TNL2K(FolderBenchmark):
     name: ClassVar[str] = "tnl2k"
     convention: ClassVar[str] = "ostrack"
     title: ClassVar[str] = "TNL2K"
-    subdirs: ClassVar[tuple[str, ...]] = ("tnl2k", "TNL2K", "TNL2K_test", "tnl2k_test")
+    subdirs: ClassVar[tuple[str, ...]] = ("tnl2k", "TNL2K_test")
+    table: ClassVar[str] = "tnl2k.json"
 
     def __init__(self, root: str | Path, names: Iterable[str] | None = None):
-        self._rows = rows_by_name(load_table("tnl2k.json")["sequences"])
-        super().__init__(self._find_nested(Path(root)), names)
+        super().__init__(root, names)
+        self.root = self._find_nested(self.root)
 
     def _holds_sequences(self, folder: Path) -> bool:
         return any((folder / n).is_dir() for n in self._rows)
@@ -39,12 +38,6 @@ class TNL2K(FolderBenchmark):
         children = [p for p in sorted(root.iterdir())[:_MAX_CHILDREN_SCANNED] if p.is_dir()]
         nested = [p for p in children if self._holds_sequences(p)]
         return nested[0] if len(nested) == 1 else root
-
-    def listed_names(self) -> list[str]:
-        return list(self._rows)
-
-    def expected_length(self, name: str) -> int | None:
-        return self._rows[name]["num_frames"]
 
     def validate_root(self) -> None:
         super().validate_root()
@@ -58,9 +51,7 @@ class TNL2K(FolderBenchmark):
 
     def _load(self, name: str) -> Sequence:
         folder = self.sequence_dir(name)
-        gt = read_boxes(folder / "groundtruth.txt")
-        if len(gt) == 0:
-            raise UserError(f"{folder / 'groundtruth.txt'}: empty")
+        gt = read_ground_truth(folder / "groundtruth.txt")
         imgs = folder / "imgs"
         if not imgs.is_dir():
             raise UserError(f"{imgs}: folder not found ({self.name} sequence {name!r})")

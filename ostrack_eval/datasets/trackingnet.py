@@ -8,13 +8,11 @@ so the chunk folder is looked up case-insensitively. Frames are sorted by intege
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Iterable
+from typing import ClassVar
 
 from ostrack_eval.datasets.base import Sequence
-from ostrack_eval.datasets.common import FolderBenchmark, list_images, require_numbered
-from ostrack_eval.datasets.tables import load_table, rows_by_name
+from ostrack_eval.datasets.common import FolderBenchmark, list_images, read_ground_truth, require_numbered
 from ostrack_eval.errors import UserError
-from ostrack_eval.utils.boxio import read_boxes
 
 CHUNK = "TEST"
 
@@ -33,20 +31,14 @@ class TrackingNet(FolderBenchmark):
     name: ClassVar[str] = "trackingnet"
     convention: ClassVar[str] = "trackingnet_server"
     title: ClassVar[str] = "TrackingNet"
-    subdirs: ClassVar[tuple[str, ...]] = ("trackingnet", "TrackingNet")
+    subdirs: ClassVar[tuple[str, ...]] = ("trackingnet",)
+    table: ClassVar[str] = "trackingnet.json"
     full_annotation: ClassVar[bool] = False
-
-    def __init__(self, root: str | Path, names: Iterable[str] | None = None):
-        super().__init__(root, names)
-        self._rows = rows_by_name(load_table("trackingnet.json")["sequences"])
 
     @property
     def chunk(self) -> Path:
         """The test chunk folder actually used (``TEST`` as extracted, any case)."""
         return find_chunk(self.root) or self.root / CHUNK
-
-    def listed_names(self) -> list[str]:
-        return list(self._rows)
 
     def validate_root(self) -> None:
         super().validate_root()
@@ -60,22 +52,14 @@ class TrackingNet(FolderBenchmark):
     def sequence_dir(self, name: str) -> Path:
         return self.chunk / "frames" / name
 
-    def load(self, name: str) -> Sequence:
-        self._require_listed(name)
-        self.validate_root()
-        folder = self.sequence_dir(name)
-        if not folder.is_dir():
-            archive = self.chunk / "zips" / f"{name}.zip"
-            if archive.is_file():
-                raise UserError(f"{folder}: frames not extracted (unzip {archive} into it)")
-            raise UserError(f"{folder}: sequence folder not found ({self.name} sequence {name!r})")
-        return self._load(name)
+    def missing_hint(self, name: str) -> str | None:
+        archive = self.chunk / "zips" / f"{name}.zip"
+        if archive.is_file():
+            return f"{self.sequence_dir(name)}: frames not extracted (unzip {archive} into it)"
+        return None
 
     def _load(self, name: str) -> Sequence:
-        anno = self.chunk / "anno" / f"{name}.txt"
-        gt = read_boxes(anno)
-        if len(gt) == 0:
-            raise UserError(f"{anno}: empty")
+        gt = read_ground_truth(self.chunk / "anno" / f"{name}.txt")
         frames = list_images(self.sequence_dir(name), (".jpg",))
         if not frames:
             raise UserError(f"{self.sequence_dir(name)}: no .jpg frames")

@@ -23,7 +23,7 @@ class UAV123(TableBenchmark):
     name: ClassVar[str] = "uav123"
     convention: ClassVar[str] = "ostrack"
     title: ClassVar[str] = "UAV123"
-    subdirs: ClassVar[tuple[str, ...]] = ("uav123", "UAV123", "uav")
+    subdirs: ClassVar[tuple[str, ...]] = ("uav123", "uav")
     table: ClassVar[str] = "uav123.json"
 
     def validate_root(self) -> None:
@@ -32,17 +32,25 @@ class UAV123(TableBenchmark):
             raise UserError(f"{self.root}: no data_seq/ folder (expected the UAV123 folder holding "
                             f"data_seq/UAV123/ and anno/UAV123/, or its parent)")
 
-    def sequence_dir(self, name: str) -> Path:
-        return self.root / self._rows[name]["path"]
+    def annotation(self, name: str) -> Path:
+        return self.root / self._rows[name]["anno_path"]
+
+    def is_present(self, name: str) -> bool:
+        # split sequences share their image folder: the folder alone does not say this one is there
+        return super().is_present(name) and self.annotation(name).is_file()
+
+    def _not_found(self, name: str) -> str:
+        if super().is_present(name):
+            return f"{self.annotation(name)}: annotation file not found ({self.name} sequence {name!r})"
+        return super()._not_found(name)
 
     def _load(self, name: str) -> Sequence:
         row = self._rows[name]
-        anno = self.root / row["anno_path"]
+        anno = self.annotation(name)
         gt = read_boxes(anno)
         if len(gt) and not np.isfinite(gt[0]).all():
             raise UserError(f"{anno}: the first row is {gt[0].tolist()}, not a box to start tracking from")
-        folder = self.sequence_dir(name)
-        frames = [folder / f"{k:0{row['nz']}d}.{row['ext']}" for k in range(row["start_frame"], row["end_frame"] + 1)]
+        frames = self.table_frames(name)
         self._check_lengths(name, frames, gt, anno)
         require_frames(frames, f"{self.name} {name}")
         return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,

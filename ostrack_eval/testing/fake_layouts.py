@@ -11,7 +11,9 @@ stated otherwise, so a test can tell which frame and which row it got.
 
 ``defects`` plants problems for ``datasets check``: ``missing_sequence`` (the second sequence is not
 written), ``missing_frame`` (a middle frame of the first sequence is deleted), ``corrupt_image`` (one of
-its images is truncated), ``gt_rows`` (its ground truth loses the last row), plus per benchmark
+its images is truncated), ``gt_rows`` (its ground truth loses the last row), ``not_utf8`` (a byte that is
+not UTF-8 in one of its annotation files: the LaSOT ``full_occlusion.txt``, the GOT-10k val ``cover.label``,
+else the ground truth), plus per benchmark
 ``no_test_dir`` / ``not_extracted`` (TrackingNet), ``no_list`` (GOT-10k), ``original_layout`` /
 ``comma_anno`` (NFS). See :data:`DEFECTS`.
 """
@@ -28,7 +30,7 @@ from PIL import Image
 
 IMAGE_SIZE = (32, 24)  # width, height
 
-COMMON_DEFECTS = frozenset({"missing_sequence", "missing_frame", "corrupt_image", "gt_rows"})
+COMMON_DEFECTS = frozenset({"missing_sequence", "missing_frame", "corrupt_image", "gt_rows", "not_utf8"})
 DEFECTS: dict[str, frozenset[str]] = {
     "lasot": COMMON_DEFECTS,
     "lasot_ext": COMMON_DEFECTS,
@@ -118,6 +120,14 @@ def _plant_frame_defects(frames: list[Path], defects: frozenset[str]) -> None:
         victim.write_bytes(victim.read_bytes()[:40])
 
 
+def _plant_not_utf8(path: Path, defects: frozenset[str]) -> None:
+    """``not_utf8``: a stray ``\\xff`` (Latin-1 'ÿ', never valid UTF-8) after the first line break, or first."""
+    if "not_utf8" in defects:
+        data = path.read_bytes()
+        cut = data.find(b"\n") + 1
+        path.write_bytes(data[:cut] + b"\xff" + data[cut:])
+
+
 def _drop_last_row(path: Path) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     write_text(path, "\n".join(lines[:-1]) + ("\n" if len(lines) > 1 else ""))
@@ -158,6 +168,7 @@ def make_lasot(root: str | Path, defects: Iterable[str] = (), names: tuple[str, 
     _plant_frame_defects(frames, defects)
     if "gt_rows" in defects:
         _drop_last_row(first / "groundtruth.txt")
+    _plant_not_utf8(first / "full_occlusion.txt", defects)
     return root
 
 
@@ -193,6 +204,7 @@ def make_trackingnet(root: str | Path, defects: Iterable[str] = ()) -> Path:
     _plant_frame_defects(frames[first], defects)
     if "gt_rows" in defects:
         write_text(chunk / "anno" / f"{first}.txt", "")
+    _plant_not_utf8(chunk / "anno" / f"{first}.txt", defects)
     if "not_extracted" in defects:
         (chunk / "zips").mkdir(parents=True, exist_ok=True)
         (chunk / "zips" / f"{first}.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
@@ -252,6 +264,8 @@ def make_got10k(root: str | Path, defects: Iterable[str] = ()) -> Path:
         _plant_frame_defects(frames, defects)
         if "gt_rows" in defects:
             _drop_last_row(split / name / "groundtruth.txt")
+    _plant_not_utf8(test / tests[0] / "groundtruth.txt", defects)
+    _plant_not_utf8(val / vals[0] / "cover.label", defects)
     return root
 
 
@@ -289,6 +303,7 @@ def make_nfs(root: str | Path, defects: Iterable[str] = ()) -> Path:
     _plant_frame_defects(frames[first], defects)
     if "gt_rows" in defects:
         _drop_last_row(root / "anno" / f"{first}.txt")
+    _plant_not_utf8(root / "anno" / f"{first}.txt", defects)
     return root
 
 
@@ -329,6 +344,7 @@ def make_uav123(root: str | Path, defects: Iterable[str] = (), table: list[dict[
     _plant_frame_defects(frames, defects)
     if "gt_rows" in defects:
         _drop_last_row(root / first["anno_path"])
+    _plant_not_utf8(root / first["anno_path"], defects)
     return root
 
 
@@ -366,6 +382,7 @@ def make_tnl2k(root: str | Path, defects: Iterable[str] = ()) -> Path:
     _plant_frame_defects(frames, defects)
     if "gt_rows" in defects:
         _drop_last_row(root / first / "groundtruth.txt")
+    _plant_not_utf8(root / first / "groundtruth.txt", defects)
     return root
 
 
@@ -400,6 +417,7 @@ def make_itb(root: str | Path, defects: Iterable[str] = (), itb_json: dict[str, 
     _plant_frame_defects(frames, defects)
     if "gt_rows" in defects:
         _drop_last_row(folder / "groundtruth.txt")
+    _plant_not_utf8(folder / "groundtruth.txt", defects)
     return root
 
 
