@@ -1,8 +1,12 @@
 """``ostrack-eval run`` through the command line: flags, exit codes, messages."""
 
+import fcntl
 import json
+import os
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -10,11 +14,12 @@ import pytest
 from ostrack_eval.cli.main import build_parser, main
 from ostrack_eval.cli.run_cmd import options_from_args, spec_from_args
 from ostrack_eval.trackers.registry import file_sha256
-from test_run_fakes import FolderBenchmark, make_bench
+from test_run_fakes import FolderBenchmark, box_key, make_bench
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL_YAML = FIXTURES / "ostrack_small" / "small_ce.yaml"
 SMALL_CKPT = FIXTURES / "ostrack_reference" / "small_ce.pth.tar"
+FAKES = Path(__file__).parent / "test_run_fakes.py"
 
 
 @pytest.fixture
@@ -87,6 +92,16 @@ def test_a_failing_sequence_gives_exit_1_and_a_summary(bench_root, tmp_path, cap
     assert "2/3 sequences complete" in captured.out
 
 
+def test_a_result_that_cannot_be_written_is_one_line_not_a_traceback(bench_root, tmp_path, capsys):
+    bdir = tmp_path / "res" / "identity" / "trackingnet"
+    (bdir / "-Dz7OIf54b0_0_time.txt").mkdir(parents=True)  # the shortest sequence, so it is written last
+    assert _cli(bench_root, tmp_path / "res") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ostrack-eval: error: {bdir / '-Dz7OIf54b0_0_time.txt'}: cannot write result")
+    assert err.count("\n") == 1
+    assert (bdir / "abc_1_time.txt").is_file() and (bdir / "-FCJqWfi9Wo_0_time.txt").is_file()
+
+
 def test_a_run_holding_the_lock_makes_the_second_one_exit_2(bench_root, tmp_path, capsys):
     results = tmp_path / "res"
     holder = subprocess.Popen(
@@ -116,3 +131,65 @@ def test_ostrack_small_checkpoint_through_the_cli(bench_root, tmp_path):
     assert record["tracker"]["keep_ratio"] == 0.5
     assert record["tracker_config"]["ce_keep_ratio"] == [0.5, 0.5, 0.5]
     assert record["checkpoint"] == {"path": str(SMALL_CKPT.resolve()), "sha256": file_sha256(SMALL_CKPT)}
+
+
+# ---- as a subprocess: terminals, worker processes ------------------------------------------------------
+
+def _fakes_run(root: Path, results: Path, *extra: str) -> list[str]:
+    return [sys.executable, str(FAKES), "run", "--bench", "tiny", "--root", str(root), "--results", str(results),
+            *extra]
+
+
+def test_the_progress_bar_is_quiet_when_stderr_is_not_a_terminal(tmp_path):
+    make_bench(tmp_path / "data", {"a": 30, "b": 20})
+    proc = subprocess.run(_fakes_run(tmp_path / "data", tmp_path / "res", "--tracker", "identity"),
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert b"2/2 sequences complete" in proc.stdout
+    assert proc.stderr == b""
+
+
+def test_the_progress_bar_shows_on_a_terminal(tmp_path):
+    """The other half of the test above: the silence in a pipe is the pipe's doing, not a broken bar."""
+    pty = pytest.importorskip("pty")
+    make_bench(tmp_path / "data", {"a": 30, "b": 20})
+    try:
+        master, slave = pty.openpty()
+    except OSError as exc:
+        pytest.skip(f"no pseudo-terminal: {exc}")
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    proc = subprocess.Popen(_fakes_run(tmp_path / "data", tmp_path / "res", "--tracker", "identity"),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the run and everything it started closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert b"frame/s" in seen and b"2/2 seq" in seen
+
+
+def test_workers_take_the_longest_sequences_first(tmp_path):
+    lengths = {f"s{i}": 2 + 2 * i for i in range(6)}  # listed and named shortest first
+    bench = make_bench(tmp_path / "data", lengths)
+    starts = tmp_path / "starts.txt"
+    proc = subprocess.run(
+        _fakes_run(tmp_path / "data", tmp_path / "res", "--tracker", "start-recorder", "--workers", "2",
+                   "--device", "cpu"),
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "OSTRACK_TEST_STARTS": str(starts)})
+    assert proc.returncode == 0, proc.stderr
+    by_box = {box_key(bench.load(name).init_box): name for name in lengths}
+    started = [by_box[line] for line in starts.read_text().splitlines()]
+    assert sorted(started) == sorted(lengths)
+    turn = sorted(lengths, key=lengths.get, reverse=True)
+    # A worker records a sequence just after taking it from the shared queue, so the other worker's record of
+    # the job it took just before may come later; no record can come before the jobs ahead of it, save that one.
+    assert all(turn.index(name) <= k + 1 for k, name in enumerate(started)), started

@@ -3,10 +3,14 @@
 A ``FolderBenchmark`` root holds ``list.txt`` and one folder per sequence with ``groundtruth.txt`` and
 ``frames.txt`` (frame file names, relative to the folder; a name may repeat, so a long sequence costs
 one small image on disk).
+
+Run as a script, this is ``ostrack-eval`` over folder benchmarks, with the extra tracker
+``start-recorder`` (see :class:`StartRecorder`); spawned workers re-import the script, so they have it too.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -62,6 +66,32 @@ def make_bench(root: Path, lengths: dict[str, int], name: str = "tiny", size: tu
     return FolderBenchmark(root, name)
 
 
+class StartRecorder:
+    """The identity tracker, appending each sequence's initial box to the file ``$OSTRACK_TEST_STARTS``
+    as it starts the sequence (``O_APPEND``: the lines of all worker processes land in the order written)."""
+
+    def initialize(self, image, box) -> None:
+        self.box = np.asarray(box, dtype=np.float64).copy()
+        fd = os.open(os.environ["OSTRACK_TEST_STARTS"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (box_key(self.box) + "\n").encode())
+        finally:
+            os.close(fd)
+
+    def track(self, image) -> np.ndarray:
+        return self.box.copy()
+
+
+def box_key(box) -> str:
+    return ",".join(f"{v:.4f}" for v in np.asarray(box, dtype=np.float64).reshape(-1))
+
+
+def _register_test_trackers() -> None:
+    from ostrack_eval.trackers import registry
+
+    registry.TRACKERS.setdefault("start-recorder", lambda spec, device: StartRecorder())
+
+
 def use_folder_benchmarks() -> None:
     """Make ``get_benchmark(name, root)`` return a :class:`FolderBenchmark` (for CLI subprocesses)."""
     import ostrack_eval.datasets as datasets
@@ -76,5 +106,7 @@ def cli(argv: list[str]) -> int:
     return main(argv)
 
 
+if __name__ in ("__main__", "__mp_main__"):  # the CLI process and its spawned workers, not pytest
+    _register_test_trackers()
 if __name__ == "__main__":
     sys.exit(cli(sys.argv[1:]))

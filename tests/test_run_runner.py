@@ -1,7 +1,11 @@
 """The sequence runner, in process: complete files, resume, failures, repetitions, workers, shards, OSTrack."""
 
+import errno
+import itertools
 import json
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,8 +13,11 @@ import pytest
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.errors import UserError
 from ostrack_eval.run import ResultStore, RunOptions, run_benchmark
+from ostrack_eval.run.lock import BenchLock
+from ostrack_eval.run.plan import select_sequences
 from ostrack_eval.trackers import registry
 from ostrack_eval.trackers.registry import TrackerSpec, file_sha256
+from ostrack_eval.utils import atomic
 from ostrack_eval.utils.atomic import is_temp_file
 from ostrack_eval.utils.boxio import read_boxes
 from test_run_fakes import make_bench
@@ -90,6 +97,92 @@ def test_sequences_and_shards_select_deterministically(tmp_path):
     assert sorted(s3.completed) == ["s1", "s3"] and s3.selected == 2
     with pytest.raises(UserError, match="nope"):
         _run(bench, tmp_path / "r2", sequences=["s1", "nope"])
+
+
+def test_a_shard_is_the_same_slice_of_the_benchmark_whatever_sequences_are_asked_for(tmp_path):
+    names = [f"s{i}" for i in range(5)]
+    bench = make_bench(tmp_path / "data", {n: 2 for n in names})
+    run_dir = tmp_path / "res" / "identity"
+    # a concurrent `--shard 2/2` (s1, s3) holds its lock; `--shard 1/2` may run beside it whatever it filters
+    with BenchLock(run_dir, "tiny", (2, 2)):
+        s1, _ = _run(bench, tmp_path / "res", shard=(1, 2), sequences=["s1", "s2"])
+    assert s1.completed == ["s2"] and s1.selected == 1
+    assert not (run_dir / "tiny" / "s1.txt").exists()
+    s2, _ = _run(bench, tmp_path / "res", shard=(2, 2), sequences=["s1", "s2"])
+    assert s2.completed == ["s1"]
+    for n in (2, 3):
+        for k in range(len(names) + 1):
+            for wanted in itertools.combinations(names, k):
+                for i in range(1, n + 1):
+                    whole = select_sequences(names, None, (i, n))
+                    assert select_sequences(names, list(wanted), (i, n)) == [s for s in whole if s in wanted]
+
+
+def test_single_run_and_repetition_layouts_are_not_mixed_in_one_bench_folder(tmp_path):
+    bench = make_bench(tmp_path / "data", {"s1": 3, "s2": 4})
+    _run(bench, tmp_path / "flat", sequences=["s1"])
+    bdir = tmp_path / "flat" / "identity" / "tiny"
+    with pytest.raises(UserError) as err:
+        _run(bench, tmp_path / "flat", runs=3, sequences=["s2"])  # one bench folder, one protocol
+    msg = str(err.value)
+    assert msg.startswith(f"{bdir}: ") and "s1.txt" in msg and "--name" in msg and "\n" not in msg
+    assert sorted(p.name for p in bdir.iterdir()) == ["s1.txt", "s1_time.txt"]
+
+    _run(bench, tmp_path / "reps", runs=2, sequences=["s1"])
+    bdir = tmp_path / "reps" / "identity" / "tiny"
+    with pytest.raises(UserError) as err:
+        _run(bench, tmp_path / "reps")
+    msg = str(err.value)
+    assert msg.startswith(f"{bdir}: ") and "s1/s1_001.txt" in msg and "--name" in msg and "\n" not in msg
+    assert sorted(p.name for p in bdir.iterdir()) == ["s1"]
+    _run(bench, tmp_path / "reps", runs=3)  # more repetitions of the same protocol are fine
+    for folder, accepted in (("flat", 1), ("reps", 2)):  # a refused run leaves no session behind
+        sessions = json.loads((tmp_path / folder / "identity" / "run.json").read_text())["benches"]["tiny"]
+        assert [s["status"] for s in sessions["sessions"]] == ["finished"] * accepted
+
+
+def test_a_full_disk_stops_the_run_with_one_line_and_keeps_what_is_finished(tmp_path, monkeypatch):
+    bench = make_bench(tmp_path / "data", {"long": 9, "mid": 6, "short": 3})
+    bdir = tmp_path / "res" / "identity" / "tiny"
+    real_mkstemp, full = tempfile.mkstemp, []
+
+    def mkstemp(prefix, suffix, dir):
+        if prefix.startswith(".mid.txt."):
+            full.append(prefix)  # the disk fills up as mid's results are written, and stays full
+        if full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_mkstemp(prefix=prefix, suffix=suffix, dir=dir)
+
+    monkeypatch.setattr(atomic, "tempfile", SimpleNamespace(mkstemp=mkstemp))
+    logs = []
+    with pytest.raises(UserError) as err:
+        run_benchmark(bench, IDENTITY, RunOptions(results=tmp_path / "res", progress=False, log=logs.append))
+    msg = str(err.value)
+    assert msg.startswith(f"{bdir / 'mid.txt'}: cannot write result (No space left on device)")
+    assert "\n" not in msg
+    assert any("run.json: cannot write run record (No space left on device)" in line for line in logs)
+    store = ResultStore(tmp_path / "res", "identity")
+    assert store.is_done("tiny", "long", 9)
+    assert sorted(p.name for p in bdir.iterdir()) == ["long.txt", "long_time.txt"]  # short was not tried
+    _no_leftovers(tmp_path / "res")
+    monkeypatch.undo()
+    again, _ = _run(bench, tmp_path / "res")
+    assert again.already_done == ["long"] and sorted(again.completed) == ["mid", "short"]
+
+
+def test_a_write_error_in_a_worker_stops_the_run_with_one_line(tmp_path):
+    bench = make_bench(tmp_path / "data", {"a": 8, "b": 6, "c": 3})
+    _run(bench, tmp_path / "res", sequences=["a"])
+    bdir = tmp_path / "res" / "identity" / "tiny"
+    kept = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in bdir.iterdir()}
+    (bdir / "b_time.txt").mkdir()  # no file can be renamed over a folder, whoever runs the test
+    with pytest.raises(UserError) as err:
+        _run(bench, tmp_path / "res", workers=2, device="cpu")
+    msg = str(err.value)
+    assert msg.startswith(f"{bdir / 'b_time.txt'}: cannot write result (Is a directory)") and "\n" not in msg
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in kept} == kept
+    assert not ResultStore(tmp_path / "res", "identity").is_done("tiny", "b", 6)
+    _no_leftovers(tmp_path / "res")
 
 
 def test_frame_failures_are_reported_and_the_others_go_on(tmp_path):

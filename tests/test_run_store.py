@@ -1,7 +1,7 @@
 """The results store (layouts, completeness, foreign files) and the run locks."""
 
-import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +11,7 @@ import pytest
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.run.lock import BenchLock, FileLock
-from ostrack_eval.run.store import ResultStore
+from ostrack_eval.run.store import ResultStore, ResultWriteError, sequence_files
 from ostrack_eval.utils.boxio import write_boxes
 
 REF = Path(__file__).parent / "fixtures" / "ostrack_reference"
@@ -93,6 +93,34 @@ def test_repetition_without_its_time_column_is_not_done(tmp_path):
         store.write_repetition("got10k", "s", 3, _boxes(3), np.ones(3))
 
 
+def test_sequence_files_is_the_flat_file_else_the_repetitions_up_to_the_first_gap(tmp_path):
+    store = ResultStore(tmp_path, "trk")
+    folder = store.bench_dir("b")
+    assert store.sequence_files("b", "s") is None and sequence_files(folder, "s") is None
+    store.write_repetition("b", "s", 1, _boxes(3), np.ones(3))
+    store.write_repetition("b", "s", 2, _boxes(3), np.ones(3))
+    write_boxes(store.box_path("b", "s", 4), _boxes(3))  # after a gap: no time column can be its own
+    files = sequence_files(folder, "s")
+    assert files == store.sequence_files("b", "s")
+    assert files.repeated and files.boxes == (folder / "s" / "s_001.txt", folder / "s" / "s_002.txt")
+    assert files.times == folder / "s" / "s_time.txt"
+    store.write("b", "s", _boxes(3), np.ones(3))
+    flat = store.sequence_files("b", "s")
+    assert not flat.repeated and flat.boxes == (folder / "s.txt",) and flat.times == folder / "s_time.txt"
+    assert store.find_box_file("b", "s") == folder / "s.txt"
+    assert store.read_times("b", "s").shape == (3,)
+
+
+def test_a_result_that_cannot_be_written_names_its_file(tmp_path):
+    store = ResultStore(tmp_path, "trk")
+    store.time_path("b", "s").mkdir(parents=True)  # os.replace cannot put a file over a folder
+    with pytest.raises(ResultWriteError) as err:
+        store.write("b", "s", _boxes(3), np.ones(3))
+    assert isinstance(err.value, UserError) and err.value.path == store.time_path("b", "s")
+    assert str(store.time_path("b", "s")) in str(err.value) and "\n" not in str(err.value)
+    assert [p.name for p in store.bench_dir("b").iterdir() if p.is_file()] == ["s.txt"]  # no temp file left
+
+
 def test_temp_files_are_found_only_for_the_given_sequences(tmp_path):
     store = ResultStore(tmp_path, "trk")
     bdir = store.bench_dir("b")
@@ -147,11 +175,24 @@ def test_shards_of_one_split_coexist_but_not_with_other_splits(tmp_path):
 
 
 def test_lock_left_by_a_dead_process_is_taken_over(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead_pid = int(proc.stdout)
-    stale = {"pid": dead_pid, "host": os.uname().nodename, "started": "2020-01-01T00:00:00"}
-    (tmp_path / "lasot.lock").write_text(json.dumps(stale))
-    (tmp_path / "lasot.shard-1-of-3.lock").write_text(json.dumps(stale))
+    # a real holder takes both locks, then dies by SIGKILL: nothing of its own removes its lock files
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from ostrack_eval.run.lock import FileLock; "
+         "[FileLock(p).acquire() for p in sys.argv[1:]]; print('locked', flush=True); sys.stdin.read()",
+         str(tmp_path / "lasot.lock"), str(tmp_path / "lasot.shard-1-of-3.lock")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(UserError, match=f"pid {holder.pid} "):  # alive: its lock stands
+            BenchLock(tmp_path, "lasot").acquire()
+    finally:
+        holder.kill()
+        holder.wait()  # reaped: the pid now belongs to no process
+    assert holder.returncode == -signal.SIGKILL
+    with pytest.raises(ProcessLookupError):
+        os.kill(holder.pid, 0)
+    for name in ("lasot.lock", "lasot.shard-1-of-3.lock"):
+        assert FileLock(tmp_path / name).holder()["pid"] == holder.pid  # left behind, naming the dead pid
     with BenchLock(tmp_path, "lasot") as lock:
         assert FileLock(lock.lock.path).holder()["pid"] == os.getpid()
     assert not list(tmp_path.glob("*.lock"))  # the stale shard lock was cleaned up as well

@@ -26,8 +26,9 @@ def register(subparsers) -> None:
                    help="only these sequences (names starting with '-' need --sequences=-name)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="worker processes; CUDA devices are dealt round-robin (default 1)")
-    p.add_argument("--shard", metavar="I/N", help="run only shard I of N (by sorted sequence name), e.g. for "
-                                                  "a SLURM array sharing one results folder")
+    p.add_argument("--shard", metavar="I/N", help="run only shard I of N of the benchmark (by sorted sequence "
+                                                  "name; --sequences then narrows it), e.g. for a SLURM array "
+                                                  "sharing one results folder")
     p.add_argument("--name", help="run name = results sub-folder (default: preset plus variant)")
     p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default ./results)")
     p.add_argument("--root", type=Path, help="datasets folder (default $OSTRACK_EVAL_DATA, else ./datasets)")

@@ -21,7 +21,7 @@ from ostrack_eval.errors import UserError
 from ostrack_eval.run.metadata import device_report
 from ostrack_eval.run.monitor import RunMonitor
 from ostrack_eval.run.plan import Job
-from ostrack_eval.run.store import ResultStore
+from ostrack_eval.run.store import ResultStore, ResultWriteError
 from ostrack_eval.run.track import SequenceFailure, Stopped, track_sequence
 from ostrack_eval.trackers.base import Tracker
 from ostrack_eval.trackers.registry import TrackerSpec, build_tracker
@@ -52,7 +52,10 @@ class _FrameCounter:
 
 def process_job(tracker: Tracker, store: ResultStore, bench: str, job: Job, emit: Emit,
                 should_stop: Callable[[], bool], worker: int = 0) -> None:
-    """Track ``job``'s sequence (each pending repetition), store the results and report the outcome."""
+    """Track ``job``'s sequence (each pending repetition), store the results and report the outcome.
+
+    A result that cannot be written raises :class:`ResultWriteError`: it ends the run, not just the job.
+    """
     counter = _FrameCounter(emit, worker)
     emit(("start", worker, job.name))
     frames, seconds = 0, 0.0
@@ -84,7 +87,11 @@ def run_inline(jobs: list[Job], spec: TrackerSpec, device: str | None, store: Re
     for job in jobs:
         if monitor.should_stop():
             break
-        process_job(tracker, store, bench, job, monitor.handle, monitor.should_stop)
+        try:
+            process_job(tracker, store, bench, job, monitor.handle, monitor.should_stop)
+        except ResultWriteError as exc:
+            # not the sequence's fault: every later sequence would hit the same full or read-only disk
+            monitor.handle(("fatal", 0, str(exc), True))
 
 
 def run_workers(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], cpu_threads: int | None,
@@ -172,7 +179,7 @@ def worker_main(wid: int, spec: TrackerSpec, device: str | None, cpu_threads: in
             if job is None:
                 break
             process_job(tracker, store, bench, job, events.put, stop.is_set, wid)
-    except UserError as exc:
+    except UserError as exc:  # bad input, or a ResultWriteError: either way every later job would fail too
         events.put(("fatal", wid, str(exc), True))
     except Exception:
         events.put(("fatal", wid, f"worker {wid} on {device or 'default device'}: {traceback.format_exc()}", False))

@@ -162,7 +162,10 @@ class RunRecord:
             self._write(data)
 
     def _write(self, data: dict) -> None:
-        atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+        try:
+            atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+        except OSError as exc:  # full disk, read-only folder: say which file, not a traceback
+            raise UserError(f"{self.path}: cannot write run record ({exc.strerror or exc})") from exc
 
     def _remove_stale_temps(self) -> None:
         # every run.json writer holds the lock, so a temp file seen while holding it is a killed writer's

@@ -32,10 +32,13 @@ def parse_sequence_list(text: str) -> list[str]:
 
 def select_sequences(available: list[str], wanted: list[str] | None = None,
                      shard: tuple[int, int] | None = None) -> list[str]:
-    """The benchmark's sequences restricted to ``wanted`` and to shard ``I/N``, in benchmark order.
+    """The benchmark's sequences in shard ``I/N`` and in ``wanted``, in benchmark order.
 
-    Shard I takes every N-th name of the sorted selection starting at the I-th: deterministic, independent
-    of sequence lengths, and interleaved so each shard gets a similar mix (LaSOT lists classes in blocks).
+    Shard I takes every N-th name of the benchmark's sorted sequence list starting at the I-th:
+    deterministic, independent of sequence lengths, and interleaved so each shard gets a similar mix (LaSOT
+    lists classes in blocks). The slice is taken before ``wanted`` narrows it, so shard I/N is the same
+    set of sequences whatever else is asked for: runs holding the locks of different shards of one N can
+    never write the same sequence.
     """
     names = list(available)
     if wanted is not None:
@@ -44,12 +47,13 @@ def select_sequences(available: list[str], wanted: list[str] | None = None,
         if unknown:
             shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
             raise UserError(f"--sequences: not in this benchmark: {shown}")
-        keep = set(wanted)
-        names = [s for s in names if s in keep]
     if shard is not None:
         i, n = shard
         mine = set(sorted(names)[i - 1::n])
         names = [s for s in names if s in mine]
+    if wanted is not None:
+        keep = set(wanted)
+        names = [s for s in names if s in keep]
     return names
 
 

@@ -90,7 +90,8 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
     if options.runs is not None and options.runs < 1:
         raise UserError(f"--runs must be at least 1, got {options.runs}")
     devices = worker_devices(options.device, options.workers)
-    names = select_sequences(benchmark.sequence_names(), options.sequences, options.shard)
+    listed = benchmark.sequence_names()
+    names = select_sequences(listed, options.sequences, options.shard)
     identity = describe_tracker(spec)
     store = ResultStore(options.results, spec.run_name())
     bench = benchmark.name
@@ -99,6 +100,7 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
     store.run_dir.mkdir(parents=True, exist_ok=True)
 
     with BenchLock(store.run_dir, bench, options.shard):
+        _check_layout(store, bench, listed, options.runs)
         record = RunRecord(store)
         session = _session_start(options, len(names))
         had_record = store.run_json.is_file()
@@ -130,11 +132,42 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
             monitor.close()
             _collect(summary, monitor, jobs)
             session.update(_session_end(summary, monitor, status))
-            record.finish(bench, session)
+            unrecorded = _finish_record(record, bench, session)
         if monitor.fatal is not None:
+            if unrecorded is not None:  # a full disk refuses run.json too; the first failure is the one to report
+                options.log(f"ostrack-eval: {unrecorded}")
             message, is_user_error = monitor.fatal
             raise (UserError if is_user_error else RuntimeError)(message)
+        if unrecorded is not None:
+            raise UserError(unrecorded)
     return summary
+
+
+def _check_layout(store: ResultStore, bench: str, names: list[str], runs: int | None) -> None:
+    """Refuse to write one result layout beside the other.
+
+    Readers take ``<seq>.txt`` when it exists, so repetitions written next to a single-run result would
+    be silently ignored, and a single run written next to repetitions would silently hide them.
+    """
+    for name in names:
+        files = store.sequence_files(bench, name)
+        if files is None or files.repeated == (runs is not None):
+            continue
+        found = files.boxes[0].relative_to(store.bench_dir(bench)).as_posix()
+        if runs is not None:
+            raise UserError(f"{store.bench_dir(bench)}: holds single-run results ({found}), so --runs {runs} "
+                            "cannot add repetitions here; use --name to write them to another run folder")
+        raise UserError(f"{store.bench_dir(bench)}: holds --runs repetitions ({found}), so a single run cannot "
+                        "be added here; run with --runs again, or use --name to write to another run folder")
+
+
+def _finish_record(record: RunRecord, bench: str, session: dict) -> str | None:
+    """Close ``session`` in run.json; why it could not be, if so (the result files are already safe)."""
+    try:
+        record.finish(bench, session)
+    except UserError as exc:
+        return str(exc)
+    return None
 
 
 def _load_sequences(benchmark: Benchmark, names: list[str], summary: RunSummary,

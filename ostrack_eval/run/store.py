@@ -9,6 +9,8 @@ Two layouts, both under ``<results>/<run name>/<bench>/``:
 Every write is atomic, and the box file is written before the time file, so "the time file is complete"
 implies "the box file is complete": a sequence (or repetition) is done only when both parse with one row
 per frame. Files written by pytracking/OSTrack (tab-separated integers) are read the same way.
+
+:func:`sequence_files` is the one place that decides which layout a sequence's results are in.
 """
 
 from __future__ import annotations
@@ -21,10 +23,68 @@ import numpy as np
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.atomic import atomic_write_text, is_temp_file
-from ostrack_eval.utils.boxio import read_boxes, write_boxes
+from ostrack_eval.utils.boxio import format_boxes, read_boxes
 
 TIME_FMT = "%.9f"  # ns resolution: %.6f (pytracking) rounds fast frames to 0, which servers reject
 BOX_FMT = "%.4f"
+
+
+class ResultWriteError(UserError):
+    """A result file could not be written (disk full, no permission): the run cannot go on."""
+
+    def __init__(self, path: Path, exc: OSError):
+        super().__init__(f"{path}: cannot write result ({exc.strerror or exc}); the run stopped, finished "
+                         "sequences are kept")
+        self.path = path
+
+
+def box_file(folder: Path, seq: str, rep: int | None = None) -> Path:
+    """``<seq>.txt``, or ``<seq>/<seq>_<rep:03d>.txt`` for repetition ``rep`` (1-based), in ``folder``."""
+    if rep is None:
+        return folder / f"{seq}.txt"
+    if rep < 1:
+        raise ValueError(f"repetitions are numbered from 1, got {rep}")
+    return folder / seq / f"{seq}_{rep:03d}.txt"
+
+
+def time_file(folder: Path, seq: str, repeated: bool = False) -> Path:
+    return folder / seq / f"{seq}_time.txt" if repeated else folder / f"{seq}_time.txt"
+
+
+@dataclass(frozen=True)
+class SequenceFiles:
+    """The result files of one sequence, in the layout they were found in."""
+
+    boxes: tuple[Path, ...]  # (<seq>.txt,) or the repetitions <seq>/<seq>_001.txt, _002.txt, … without gaps
+    times: Path  # the time file that goes with them; it may not exist
+    repeated: bool
+
+
+def sequence_files(folder: str | Path, seq: str) -> SequenceFiles | None:
+    """Where the results of ``seq`` are in ``folder`` (``None``: nowhere).
+
+    The flat ``<seq>.txt`` wins when both exist (``ostrack-eval run`` refuses to write both layouts into
+    one bench folder, so only folders from other tools or older versions hold both). Repetitions count
+    from ``_001`` up to the first one missing: time column ``r`` belongs to repetition ``r + 1``, so
+    nothing after a gap can be matched with its times.
+    """
+    folder = Path(folder)
+    flat = box_file(folder, seq)
+    if flat.is_file():
+        return SequenceFiles((flat,), time_file(folder, seq), repeated=False)
+    reps = []
+    while (path := box_file(folder, seq, len(reps) + 1)).is_file():
+        reps.append(path)
+    if not reps:
+        return None
+    return SequenceFiles(tuple(reps), time_file(folder, seq, repeated=True), repeated=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise ResultWriteError(path, exc) from exc
 
 
 def _format_times(times: np.ndarray) -> str:
@@ -59,23 +119,21 @@ class ResultStore:
     # ---- paths -------------------------------------------------------------------------------------
     def box_path(self, bench: str, seq: str, rep: int | None = None) -> Path:
         """``<seq>.txt``, or ``<seq>/<seq>_<rep:03d>.txt`` for repetition ``rep`` (1-based)."""
-        if rep is None:
-            return self.bench_dir(bench) / f"{seq}.txt"
-        if rep < 1:
-            raise ValueError(f"repetitions are numbered from 1, got {rep}")
-        return self.bench_dir(bench) / seq / f"{seq}_{rep:03d}.txt"
+        return box_file(self.bench_dir(bench), seq, rep)
 
     def time_path(self, bench: str, seq: str, repeated: bool = False) -> Path:
-        if repeated:
-            return self.bench_dir(bench) / seq / f"{seq}_time.txt"
-        return self.bench_dir(bench) / f"{seq}_time.txt"
+        return time_file(self.bench_dir(bench), seq, repeated)
+
+    def sequence_files(self, bench: str, seq: str) -> SequenceFiles | None:
+        """The result files of ``seq`` in whichever layout it is stored (see :func:`sequence_files`)."""
+        return sequence_files(self.bench_dir(bench), seq)
 
     # ---- writing -----------------------------------------------------------------------------------
     def write(self, bench: str, seq: str, boxes: np.ndarray, times: np.ndarray) -> None:
         """Store a finished single-run sequence (boxes first: a complete time file marks it done)."""
         boxes, times = _checked(seq, boxes, times)
-        write_boxes(self.box_path(bench, seq), boxes, fmt=BOX_FMT)
-        atomic_write_text(self.time_path(bench, seq), _format_times(times))
+        _write_text(self.box_path(bench, seq), format_boxes(boxes, fmt=BOX_FMT))
+        _write_text(self.time_path(bench, seq), _format_times(times))
 
     def write_repetition(self, bench: str, seq: str, rep: int, boxes: np.ndarray, times: np.ndarray) -> None:
         """Store repetition ``rep``: its box file, then column ``rep`` of the shared time file.
@@ -84,7 +142,7 @@ class ResultStore:
         complete columns; a re-run repetition replaces its column.
         """
         boxes, times = _checked(seq, boxes, times)
-        write_boxes(self.box_path(bench, seq, rep), boxes, fmt=BOX_FMT)
+        _write_text(self.box_path(bench, seq, rep), format_boxes(boxes, fmt=BOX_FMT))
         tpath = self.time_path(bench, seq, repeated=True)
         table = self._time_table(tpath, len(times))
         ncols = 0 if table is None else table.shape[1]
@@ -95,15 +153,13 @@ class ResultStore:
         else:
             table = table.copy()
             table[:, rep - 1] = times
-        atomic_write_text(tpath, _format_times(table))
+        _write_text(tpath, _format_times(table))
 
     # ---- reading -----------------------------------------------------------------------------------
     def find_box_file(self, bench: str, seq: str) -> Path | None:
         """The file to evaluate for ``seq``: ``<seq>.txt``, else repetition 1 of the GOT-10k layout."""
-        for path in (self.box_path(bench, seq), self.box_path(bench, seq, 1)):
-            if path.is_file():
-                return path
-        return None
+        files = self.sequence_files(bench, seq)
+        return None if files is None else files.boxes[0]
 
     def read_boxes(self, bench: str, seq: str, rep: int | None = None) -> np.ndarray:
         path = self.box_path(bench, seq, rep) if rep is not None else self.find_box_file(bench, seq)
@@ -113,8 +169,8 @@ class ResultStore:
 
     def read_times(self, bench: str, seq: str) -> np.ndarray:
         """Per-frame seconds: ``(N,)`` for one column, ``(N, R)`` for R repetitions."""
-        flat = self.time_path(bench, seq)
-        path = flat if flat.is_file() else self.time_path(bench, seq, repeated=True)
+        files = self.sequence_files(bench, seq)
+        path = self.time_path(bench, seq) if files is None else files.times
         table = read_boxes(path, ncols=None)
         return table.reshape(-1) if table.ndim == 2 and table.shape[1] == 1 else table
 

@@ -70,9 +70,3 @@ def format_boxes(boxes: np.ndarray, delimiter: str = ",", fmt: str = "%.4f") -> 
 def write_boxes(path: str | os.PathLike, boxes: np.ndarray, delimiter: str = ",", fmt: str = "%.4f") -> None:
     """Atomically write boxes, one ``x,y,w,h`` row per frame."""
     atomic_write_text(path, format_boxes(boxes, delimiter, fmt))
-
-
-def write_values(path: str | os.PathLike, values: np.ndarray, fmt: str = "%.6f") -> None:
-    buf = io.StringIO()
-    np.savetxt(buf, np.asarray(values, dtype=np.float64).reshape(-1, 1), fmt=fmt)
-    atomic_write_text(path, buf.getvalue())
