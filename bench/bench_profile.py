@@ -2,13 +2,15 @@
 
     python bench/bench_profile.py [--device cuda] [--iters 50] [--warmup 10] [--presets ostrack256,ostrack384]
 
-Prints one Markdown row per (preset, variant, path). Random weights unless trackers/checkpoints/ holds them.
+Prints one Markdown row per (preset, variant, path), then what was measured on. Random weights unless
+trackers/checkpoints/ holds them. The defaults are those of ``ostrack-eval profile``.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from ostrack_eval.profiling import DEFAULT_ITERS, DEFAULT_WARMUP
 from ostrack_eval.profiling.environment import resolve_device
 from ostrack_eval.profiling.report import profile_tracker
 from ostrack_eval.trackers.registry import TrackerSpec
@@ -17,8 +19,8 @@ from ostrack_eval.trackers.registry import TrackerSpec
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default=None)
-    ap.add_argument("--iters", type=int, default=20)
-    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--iters", type=int, default=DEFAULT_ITERS)
+    ap.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
     ap.add_argument("--presets", default="ostrack256,ostrack384")
     args = ap.parse_args()
     device = resolve_device(args.device)
@@ -33,8 +35,11 @@ def main() -> None:
                 print(f"| {rep.spec.run_name()} | {rep.counts.macs_paper_g:.2f} | {rep.counts.macs_full_g:.2f} | "
                       f"{f.median:.1f} ({f.p10:.1f}–{f.p90:.1f}) | {s.median:.1f} ({s.p10:.1f}–{s.p90:.1f}) | "
                       f"{s.fps:.1f} |", flush=True)
-    print(f"\n{rep.environment['device']} ({rep.environment['device_type']}, {rep.environment['threads']} threads), "
-          f"torch {rep.environment['torch']}, {args.iters} iterations after {args.warmup} warm-up")
+    env = rep.environment
+    cuda = f", CUDA {env['cuda']}, cuDNN {env['cudnn']}" if env["cudnn"] is not None else ""
+    print(f"\n{env['device']} ({env['device_type']}, {env['threads']} threads), {env['dtype']}, "
+          f"torch {env['torch']}{cuda}, Python {env['python']}, NumPy {env['numpy']}, "
+          f"ostrack-eval {env['ostrack_eval']}; {args.iters} iterations after {args.warmup} warm-up")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import pytest
 from ostrack_eval.cli.main import main
 from ostrack_eval.errors import UserError
 from ostrack_eval.pack import check_submission, get_format, pack_submission
+from ostrack_eval.pack.formats import TIME_FLOOR
 from ostrack_eval.run.store import ResultStore
 from ostrack_eval.testing.fake_layouts import FAKE_SEQUENCES, make_fake_benchmark
 
@@ -88,7 +89,8 @@ def test_got10k_zip_members_delimiter_rows_and_times(tmp_path):
     out = tmp_path / "got.zip"
     root = _dataset(tmp_path, "got10k")
     summary = pack_submission(tmp_path / "results", RUN, "got10k", out, names=GOT[:2], root=root)
-    assert summary.sequences == 2 and summary.official == 180 and summary.frames_root == root
+    assert summary.sequences == 2 and summary.frames_root == root
+    assert "packed 2 of the 180 official got10k sequences; the server needs all of them" in summary.warnings
 
     with zipfile.ZipFile(out) as zf:
         assert sorted(zf.namelist()) == sorted(f"{s}/{s}_{k}.txt" for s in GOT[:2] for k in ("001", "time"))
@@ -167,7 +169,8 @@ def test_zero_times_are_written_positive(tmp_path):
     summary = pack_submission(tmp_path / "results", RUN, "got10k", out, names=[GOT[2]])
     times = np.loadtxt(zipfile.ZipFile(out).open(f"{GOT[2]}/{GOT[2]}_time.txt"), delimiter=",")
     assert (times > 0).all()
-    assert any("written as 1e-06" in w for w in summary.warnings)
+    np.testing.assert_array_equal(times, TIME_FLOOR)
+    assert any(f"written as {TIME_FLOOR:g} s" in w for w in summary.warnings)
 
 
 def test_default_sequence_set_is_the_full_official_list(tmp_path):
@@ -434,3 +437,115 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path, capsys):
     (tmp_path / "junk.zip").write_text("not a zip")
     assert main(["pack", "--check", str(tmp_path / "junk.zip"), "--bench", "got10k"]) == 2
     assert "not a readable zip" in capsys.readouterr().err
+
+
+# ---- audited defects -----------------------------------------------------------------------------------
+
+def _unlist(root: Path, seq: str) -> None:
+    """Drop ``seq`` from the local ``test/list.txt`` (a partial or older download); its folder stays."""
+    listing = root / "test" / "list.txt"
+    listing.write_text("".join(line for line in listing.read_text().splitlines(keepends=True)
+                               if line.strip() != seq))
+
+
+def test_official_sequence_missing_from_the_local_dataset_is_packed_unchecked(tmp_path):
+    """GOT[2] is official but not in the fake list.txt: its rows cannot be counted, which is no reason to refuse."""
+    root = _dataset(tmp_path, "got10k")
+    _write_run(tmp_path / "results", "got10k", GOT)
+    out = tmp_path / "got.zip"
+    summary = pack_submission(tmp_path / "results", RUN, "got10k", out, names=GOT, root=root)
+    assert summary.sequences == 3 and summary.frames_root == root
+    assert summary.frames.counts == {GOT[0]: FRAMES[GOT[0]], GOT[1]: FRAMES[GOT[1]]}
+    assert any(GOT[2] in w and "not in the local dataset" in w for w in summary.warnings), summary.warnings
+    assert not any("official" in w for w in summary.warnings if GOT[2] in w)
+
+    report = check_submission(out, "got10k", root=root, names=GOT)
+    assert report.ok, report.problems
+    assert report.found == 3
+    assert any(GOT[2] in n and "not in the local dataset" in n for n in report.notes), report.notes
+
+
+def test_unchecked_sequences_still_get_the_box_against_time_rows_check(tmp_path):
+    root = _dataset(tmp_path, "got10k")
+    _unlist(root, GOT[1])
+    _write_run(tmp_path / "results", "got10k", GOT)
+    short = tmp_path / "results" / RUN / "got10k" / f"{GOT[2]}.txt"
+    short.write_text("".join(short.read_text().splitlines(keepends=True)[:-1]))
+    with pytest.raises(UserError, match=rf"{GOT[2]}: {GOT[2]}_time.txt: {FRAMES[GOT[2]]} rows for "
+                                        rf"{FRAMES[GOT[2]] - 1} frames") as err:
+        pack_submission(tmp_path / "results", RUN, "got10k", tmp_path / "got.zip", names=GOT, root=root)
+    assert "official" not in str(err.value)
+
+
+def test_check_lists_every_problem_when_the_local_list_lacks_official_sequences(packed, tmp_path, capsys):
+    zips, roots = packed
+    root = roots["got10k"]
+    _unlist(root, GOT[1])  # now only GOT[0] is in the local dataset
+
+    def edit(name, data):
+        if name == f"{GOT[0]}/{GOT[0]}_001.txt":
+            return _short_file(name, data)  # checked against the 5 frames on disk
+        if name == f"{GOT[1]}/{GOT[1]}_time.txt":
+            return [(name, data + b"0.5\n")]  # no frames to count: caught against the box rows
+        return [(name, data)]
+
+    members = {f"{GOT[2]}/{GOT[2]}_001.txt": "1,2,3,4\n5,6,7,8\n", f"{GOT[2]}/{GOT[2]}_time.txt": "0.1\n0.1\n"}
+    bad = _rewrite(zips["got10k"], tmp_path / "bad.zip", edit)
+    with zipfile.ZipFile(bad, "a") as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    report = check_submission(bad, "got10k", root=root, names=GOT)
+    assert any(re.search(rf"{GOT[0]}_001.txt: row count differs .* \(4 rows for 5 frames\)", p)
+               for p in report.problems), report.problems
+    assert any(re.search(rf"{GOT[1]}_time.txt: time rows differ from box rows", p) for p in report.problems)
+    assert len(report.problems) == 2, report.problems
+    assert report.frames.counts == {GOT[0]: FRAMES[GOT[0]]}
+    assert any(GOT[1] in n and GOT[2] in n and "not in the local dataset" in n for n in report.notes), report.notes
+
+    assert main(["pack", "--check", str(bad), "--bench", "got10k", "--root", str(root),
+                 f"--sequences={','.join(GOT)}"]) == 1
+    out = capsys.readouterr().out
+    assert "unknown sequence" not in out and "not in the local dataset" in out
+    assert f"row counts of 1 of 3 sequences checked against {root}" in out
+
+
+def test_sub_microsecond_times_keep_their_value(tmp_path):
+    """The store keeps ns (``%.9f``); batched evaluation takes µs per frame, which ``%.6f`` would round away."""
+    seq = GOT[2]
+    times = np.array([2.5e-7, 3.3e-6, 1.25e-5, 0.02])
+    ResultStore(tmp_path / "results", RUN).write("got10k", seq, _boxes(FRAMES[seq], 1), times)
+    out = tmp_path / "got.zip"
+    summary = pack_submission(tmp_path / "results", RUN, "got10k", out, names=[seq])
+    packed_times = np.loadtxt(zipfile.ZipFile(out).open(f"{seq}/{seq}_time.txt"), delimiter=",")
+    np.testing.assert_allclose(packed_times, times, rtol=1e-9)
+    assert not any("written as" in w for w in summary.warnings)
+
+
+def test_trackingnet_without_dataset_compares_box_rows_with_time_rows(tmp_path, capsys):
+    seq = TN[1]
+    _write_run(tmp_path / "results", "trackingnet", [seq])
+    short = tmp_path / "results" / RUN / "trackingnet" / f"{seq}.txt"
+    short.write_text("".join(short.read_text().splitlines(keepends=True)[:-1]))
+    with pytest.raises(UserError, match=rf"{seq}: {seq}_time.txt: {FRAMES[seq]} rows for {FRAMES[seq] - 1} frames"):
+        pack_submission(tmp_path / "results", RUN, "trackingnet", tmp_path / "tn.zip", names=[seq])
+    assert main(["pack", "--bench", "trackingnet", "--tracker", RUN, "--out", str(tmp_path / "tn.zip"),
+                 "--results", str(tmp_path / "results"), f"--sequences={seq}"]) == 2
+    assert not (tmp_path / "tn.zip").exists()
+    # Without time files there is nothing to compare with: packed, with the usual note.
+    (tmp_path / "results" / RUN / "trackingnet" / f"{seq}_time.txt").unlink()
+    assert main(["pack", "--bench", "trackingnet", "--tracker", RUN, "--out", str(tmp_path / "tn.zip"),
+                 "--results", str(tmp_path / "results"), f"--sequences={seq}"]) == 0
+    assert "row counts not checked against frames" in capsys.readouterr().out
+
+
+def test_pack_refuses_a_zip_its_own_check_rejects(tmp_path, monkeypatch):
+    """``pack`` runs ``pack --check`` on what it wrote before the zip replaces ``out``."""
+    from ostrack_eval.pack import writer
+
+    _write_run(tmp_path / "results", "got10k", GOT[:1])
+    out = tmp_path / "got.zip"
+    out.write_bytes(b"previous submission")
+    monkeypatch.setattr(writer, "box_text", lambda boxes, int_mode: "1 2 3 4\n" * len(boxes))
+    with pytest.raises(UserError, match=r"fails its own check.*space/tab delimiter"):
+        pack_submission(tmp_path / "results", RUN, "got10k", out, names=GOT[:1])
+    assert out.read_bytes() == b"previous submission"

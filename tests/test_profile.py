@@ -6,14 +6,18 @@ CPU forwards (real weights, real template masks) must give exactly the same coun
 
 import json
 import math
+import platform
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+import ostrack_eval
 from conftest import REF, SMALL_CKPT, SMALL_YAML
 from ostrack_eval.cli.main import main
+from ostrack_eval.profiling import timing
 from ostrack_eval.profiling.macs import (example_inputs, flop_counter_macs, full_macs, model_counts, module_macs,
                                          paper_macs)
 from ostrack_eval.trackers.ce import template_mask
@@ -136,6 +140,12 @@ def test_module_rules_follow_thop():
     linear = 10 * 128
     layernorm = 2 * 10  # not affine: 2 per element; ReLU and GELU count zero
     assert got == conv + batchnorm + linear + layernorm
+    # the rules kept for modified models: thop's count_convNd, count_normalization and count_softmax
+    other = nn.Sequential(nn.Conv1d(2, 4, 3), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Softmax(dim=1))
+    conv1d = (4 * 3) * 2 * 3  # output (1, 4, 3)
+    batchnorm1d = 2 * 2 * (4 * 3)
+    softmax = 3 * (3 * 4 - 1)  # 3 rows of 4 features: exp + add + div, one add fewer than features
+    assert module_macs(other.eval(), torch.zeros(1, 2, 5)) == conv1d + batchnorm1d + softmax
 
 
 def _profile_json(capsys, *argv) -> dict:
@@ -146,8 +156,11 @@ def _profile_json(capsys, *argv) -> dict:
 def test_cli_json_without_timing(capsys):
     out = _profile_json(capsys, "--tracker", "ostrack256", "--no-timing")
     for key in ("tracker", "run_name", "params", "macs_paper_g", "macs_full_g", "ce", "latency_ms", "fps",
-                "device", "dtype", "torch", "cuda", "threads"):
+                "device", "dtype", "torch", "cuda", "cudnn", "python", "numpy", "ostrack_eval", "threads"):
         assert key in out
+    assert (out["python"], out["numpy"], out["ostrack_eval"]) == (platform.python_version(), np.__version__,
+                                                                    ostrack_eval.__version__)
+    assert out["cudnn"] == (torch.backends.cudnn.version() if out["device_type"].startswith("cuda") else None)
     assert out["tracker"] == "ostrack256" and out["run_name"] == "ostrack256"
     assert out["params"] == 92518533
     assert out["macs_paper_g"] == pytest.approx(21.5, rel=0.005)
@@ -175,10 +188,78 @@ def test_cli_quick_timing_on_the_small_model(capsys, fast):
     assert out["weights"] == "random"  # no checkpoint beside the YAML: random weights time the same work
     assert out["fast"] is fast and out["iters"] == 2 and out["warmup"] == 1
     for part in ("forward", "track_step"):
-        lat = out["latency_ms"][part]
-        assert 0 < lat["p10"] <= lat["median"] <= lat["p90"]
-        assert out["fps"][part] == pytest.approx(1000.0 / lat["median"])
+        assert out["latency_ms"][part]["p10"] > 0
     assert out["device_type"] == "cpu"
+
+
+class _FakeClock:
+    """``perf_counter`` stand-in that only moves when the timed step says so, logging every reading."""
+
+    def __init__(self, events: list[str]):
+        self.now, self.events = 0.0, events
+
+    def perf_counter(self) -> float:
+        self.events.append("clock")
+        return self.now
+
+
+def test_measure_excludes_warmup_and_syncs_around_every_timed_call(monkeypatch):
+    events: list[str] = []
+    clock = _FakeClock(events)
+    monkeypatch.setattr(timing, "time", clock)
+    warmup = 3
+    durations_ms = [900.0] * warmup + [5.0, 1.0, 4.0, 2.0, 3.0]  # the warm-up calls are the slow ones
+    calls = iter(durations_ms)
+
+    def step():
+        events.append("step")
+        clock.now += next(calls) / 1000.0
+
+    stats = timing.measure(step, iters=5, warmup=warmup, sync=lambda: events.append("sync"),
+                           before=lambda: events.append("before"))
+    assert stats.iters == 5
+    assert (stats.median, stats.p10, stats.p90) == pytest.approx((3.0, 1.4, 4.6))
+    # each step: untimed set-up, then sync, start clock, step, sync, and (timed calls) the stop clock
+    steps = [i for i, e in enumerate(events) if e == "step"]
+    assert len(steps) == len(durations_ms) and events.count("sync") == 2 * len(durations_ms)
+    for k, i in enumerate(steps):
+        assert events[i - 3:i + 2] == ["before", "sync", "clock", "step", "sync"], (k, events)
+        if k >= warmup:
+            assert events[i + 2] == "clock", (k, events)
+
+
+def test_timed_calls_run_in_eval_mode_without_grad_between_syncs(monkeypatch):
+    """Both timed loops (network forward and tracking step) of both paths, on the small model."""
+    events: list[object] = []
+    monkeypatch.setattr(timing, "device_sync", lambda device: lambda: events.append("sync"))
+    build = timing.build_timing_tracker
+
+    def build_and_watch(spec, device):
+        tracker, weights = build(spec, device)
+        model = tracker.model
+
+        def seen(module, inputs):
+            # one entry per network call: anything in train mode (dropout, BatchNorm statistics) or autograd
+            events.append(("call", any(m.training for m in model.modules()), torch.is_grad_enabled()))
+
+        model.box_head.conv1_ctr.register_forward_pre_hook(seen)
+        return tracker, weights
+
+    monkeypatch.setattr(timing, "build_timing_tracker", build_and_watch)
+    spec = TrackerSpec(str(SMALL_YAML), checkpoint=str(SMALL_CKPT))
+    for fast in (False, True):
+        events.clear()
+        result = timing.time_tracker(replace(spec, fast=fast), torch.device("cpu"), iters=2, warmup=1)
+        assert result.forward.iters == result.track_step.iters == 2
+        assert events == ["sync", ("call", False, False), "sync"] * (2 * 3), (fast, events)
+
+
+def test_cli_no_timing_still_reports_the_checkpoint(capsys):
+    out = _profile_json(capsys, "--tracker", str(SMALL_YAML), "--checkpoint", str(SMALL_CKPT), "--no-timing")
+    assert out["latency_ms"] is None and out["weights"] == str(SMALL_CKPT)
+    assert main(["profile", "--tracker", str(SMALL_YAML), "--checkpoint", str(SMALL_CKPT), "--no-timing"]) == 0
+    assert f"| weights | {SMALL_CKPT} |" in capsys.readouterr().out
+    assert _profile_json(capsys, "--tracker", str(SMALL_YAML), "--no-timing")["weights"] is None
 
 
 def test_cli_threads_flag_is_applied_and_recorded(capsys):

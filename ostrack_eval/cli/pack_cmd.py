@@ -7,6 +7,7 @@ import sys
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.pack.formats import SERVER_FORMATS
+from ostrack_eval.pack.frames import rows_checked
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,11 +47,9 @@ def run_pack(args: argparse.Namespace) -> int:
                               root=args.root, names=_names(args.sequences))
     for warning in summary.warnings:
         print(f"ostrack-eval: warning: {warning}", file=sys.stderr)
-    rows = (f"row counts checked against {summary.frames_root}" if summary.frames_root
-            else "row counts not checked against frames (no dataset found; pass --root)")
     reps = f", {summary.repetitions} repetitions" if summary.repetitions > 1 else ""
     print(f"{summary.out}: {summary.sequences} {summary.bench} sequences{reps}, "
-          f"{'integer' if args.int_mode else 'float'} boxes; {rows}")
+          f"{'integer' if args.int_mode else 'float'} boxes; {rows_checked(summary.frames)}")
     return 0
 
 
@@ -58,10 +57,11 @@ def _check(args: argparse.Namespace) -> int:
     from ostrack_eval.pack.check import check_submission
 
     report = check_submission(args.check, args.bench, root=args.root, names=_names(args.sequences))
-    rows = (f"row counts checked against {report.frames_root}" if report.frames_root
-            else "row counts not checked against frames (no dataset found; pass --root)")
+    rows = rows_checked(report.frames)
     for problem in report.problems:
         print(problem)
+    for note in report.notes:
+        print(f"note: {note}")
     if report.problems:
         print(f"{report.path}: {len(report.problems)} problem(s) for the {report.bench} server; {rows}")
         return 1

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ostrack_eval.errors import UserError
+from ostrack_eval.profiling import DEFAULT_ITERS, DEFAULT_WARMUP
 from ostrack_eval.trackers.registry import CE_TEMPLATES, TrackerSpec
 
 
@@ -27,9 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default=None, help="run name shown in the output")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA when present)")
     p.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
-    p.add_argument("--iters", type=int, default=50, help="timed iterations (default: 50)")
-    p.add_argument("--warmup", type=int, default=10, help="untimed warm-up iterations (default: 10)")
-    p.add_argument("--fast", action="store_true", help="time the fast path (OSTrackTracker(fast=True): template embedded once, fused attention)")
+    p.add_argument("--iters", type=int, default=DEFAULT_ITERS, help=f"timed iterations (default: {DEFAULT_ITERS})")
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
+                   help=f"untimed warm-up iterations (default: {DEFAULT_WARMUP})")
+    p.add_argument("--fast", action="store_true",
+                   help="time the fast path (OSTrackTracker(fast=True): template embedded once, fused attention)")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's own choice); recorded in the output")
     p.add_argument("--no-timing", action="store_true", help="only count parameters and MACs")

@@ -22,29 +22,27 @@ import pandas as pd
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.pack.formats import ServerFormat, get_format, select_names
-from ostrack_eval.pack.frames import dataset_frame_counts
-
-_SHOWN = 5  # names listed in a grouped problem
+from ostrack_eval.pack.frames import FrameCounts, dataset_frame_counts
+from ostrack_eval.pack.messages import listing
 
 
 @dataclass
 class CheckReport:
     path: Path
     bench: str
-    expected: int  # sequences the zip must hold
-    found: int  # of those, how many have a box file
+    found: int  # of the sequences the zip must hold, how many have a box file
     repetitions: int
-    frames_root: Path | None  # dataset the row counts were checked against (None: not checked)
+    frames: FrameCounts | None  # what the row counts were checked against (None: no dataset)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be checked; not a problem of the zip
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
-
-def _listing(names: list[str]) -> str:
-    more = f", … {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
-    return ", ".join(names[:_SHOWN]) + more
+    @property
+    def frames_root(self) -> Path | None:
+        return None if self.frames is None else self.frames.root
 
 
 # ---- reading one member's numbers ----------------------------------------------------------------------
@@ -157,7 +155,7 @@ class _Problems:
             if len(hits) < self.GROUP_FROM:
                 out += [f"{m}: {kind}" + (f" ({d})" if d else "") for m, d in hits]
             else:
-                out.append(f"{kind} in {len(hits)} files: {_listing(where)}")
+                out.append(f"{kind} in {len(hits)} files: {listing(where)}")
         return out
 
 
@@ -280,12 +278,53 @@ def _check_sequence(zf: zipfile.ZipFile, fmt: ServerFormat, seq: str, layout: _L
         problems.file(member, Defect(TIME_ROWS, f"{len(arr)} rows, {seq}_001.txt has {rows[1]}"))
 
 
+def check_zip(zf: zipfile.ZipFile, path: Path, fmt: ServerFormat, expected: list[str],
+              frames_for: Callable[[list[str]], FrameCounts | None]) -> CheckReport:
+    """Check an open zip (``path`` names it in the report) that must hold the sequences ``expected``.
+
+    ``frames_for(present)`` gives the frame counts of the sequences the zip holds (``None``: no dataset).
+    """
+    problems = _Problems()
+    members = _members(zf)
+    for name, count in Counter(members).items():
+        if count > 1:
+            problems.add(f"{name}: stored {count} times in the zip")
+    if not members:
+        problems.add("the zip holds no files")
+    prefix = _extra_folders(members, fmt, set(fmt.official_names()))
+    if prefix:
+        where = "sequence folders" if fmt.folder_per_sequence else "result files"
+        problems.add(f"everything is inside the extra folder {prefix!r}; the server expects the {where} "
+                     f"at the zip root")
+    rel = {m[len(prefix):]: m for m in dict.fromkeys(members)}
+    layout = (_got10k_layout if fmt.folder_per_sequence else _trackingnet_layout)(rel, set(expected), problems)
+
+    missing = [s for s in expected if s not in layout.boxes]
+    if missing:
+        problems.add(f"{len(missing)} of {len(expected)} sequences missing: {listing(missing)}")
+    if fmt.time_files:
+        untimed = [s for s in expected if s in layout.boxes and s not in layout.times]
+        if untimed:
+            problems.add(f"{len(untimed)} sequence(s) without a time file (<seq>/<seq>_time.txt): "
+                         f"{listing(untimed)}")
+    if layout.unexpected:
+        problems.add(f"{len(layout.unexpected)} unexpected file(s), not part of a {fmt.bench} submission: "
+                     f"{listing(layout.unexpected)}")
+
+    present = [s for s in expected if s in layout.boxes]
+    frames = frames_for(present) if present else None
+    for seq in present:
+        _check_sequence(zf, fmt, seq, layout, None if frames is None else frames.counts.get(seq), problems)
+    return CheckReport(path, fmt.bench, len(present), max((len(layout.boxes[s]) for s in present), default=0),
+                       frames, problems.render(), [] if frames is None else frames.notes())
+
+
 def check_submission(path: str | Path, bench: str, *, root: str | Path | None = None,
                      names: list[str] | None = None) -> CheckReport:
     """Validate the zip at ``path`` as a ``bench`` server submission; ``UserError`` if it is no zip at all.
 
     ``names`` checks against part of the official list; ``root`` (else the default dataset location,
-    when present) adds the one-row-per-frame check.
+    when present) adds the one-row-per-frame check for the sequences that dataset holds.
     """
     path = Path(path)
     fmt = get_format(bench)
@@ -296,41 +335,5 @@ def check_submission(path: str | Path, bench: str, *, root: str | Path | None = 
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise UserError(f"{path}: not a readable zip file ({exc})") from None
-
-    problems = _Problems()
     with zf:
-        members = _members(zf)
-        for name, count in Counter(members).items():
-            if count > 1:
-                problems.add(f"{name}: stored {count} times in the zip")
-        if not members:
-            problems.add("the zip holds no files")
-        prefix = _extra_folders(members, fmt, set(fmt.official_names()))
-        if prefix:
-            where = "sequence folders" if fmt.folder_per_sequence else "result files"
-            problems.add(f"everything is inside the extra folder {prefix!r}; the server expects the {where} "
-                         f"at the zip root")
-        rel = {m[len(prefix):]: m for m in dict.fromkeys(members)}
-        wanted = set(expected)
-        layout = (_got10k_layout if fmt.folder_per_sequence else _trackingnet_layout)(rel, wanted, problems)
-
-        missing = [s for s in expected if s not in layout.boxes]
-        if missing:
-            problems.add(f"{len(missing)} of {len(expected)} sequences missing: {_listing(missing)}")
-        if fmt.time_files:
-            untimed = [s for s in expected if s in layout.boxes and s not in layout.times]
-            if untimed:
-                problems.add(f"{len(untimed)} sequence(s) without a time file (<seq>/<seq>_time.txt): "
-                             f"{_listing(untimed)}")
-        if layout.unexpected:
-            problems.add(f"{len(layout.unexpected)} unexpected file(s), not part of a {bench} submission: "
-                         f"{_listing(layout.unexpected)}")
-
-        present = [s for s in expected if s in layout.boxes]
-        frames = dataset_frame_counts(bench, root, present) if present else None
-        for seq in present:
-            _check_sequence(zf, fmt, seq, layout, None if frames is None else frames.counts[seq], problems)
-
-    return CheckReport(path, bench, len(expected), len(present),
-                       max((len(layout.boxes[s]) for s in present), default=0),
-                       None if frames is None else frames.root, problems.render())
+        return check_zip(zf, path, fmt, expected, lambda present: dataset_frame_counts(bench, root, present))

@@ -16,13 +16,9 @@ import numpy as np
 from tqdm import tqdm
 
 from ostrack_eval.errors import UserError
-from ostrack_eval.pack.formats import ServerFormat
+from ostrack_eval.pack.formats import TIME_FLOOR, ServerFormat
 from ostrack_eval.run.store import ResultStore
 from ostrack_eval.utils.boxio import read_boxes
-
-# Time files store seconds with 6 decimals, so a 0 means "under a microsecond"; the server wants every
-# value positive, so such rows are written as the file's resolution.
-TIME_FLOOR = 1e-6
 
 
 @dataclass
@@ -53,6 +49,13 @@ def _box_files(store: ResultStore, fmt: ServerFormat, seq: str) -> tuple[list[Pa
     return reps[:fmt.max_repetitions], True, len(reps)
 
 
+def _time_table(path: Path, rows: int) -> np.ndarray:
+    table = read_boxes(path, ncols=None)
+    if table.shape[0] != rows:
+        raise UserError(f"{path.name}: {table.shape[0]} rows for {rows} frames")
+    return table
+
+
 def _read_sequence(store: ResultStore, fmt: ServerFormat, seq: str, frames: int | None,
                    warnings: list[str]) -> SequenceResult:
     """Read one sequence; a ``UserError`` says why it cannot be packed."""
@@ -75,15 +78,17 @@ def _read_sequence(store: ResultStore, fmt: ServerFormat, seq: str, frames: int 
         if boxes and len(arr) != len(boxes[0]):
             raise UserError(f"{path.name}: {len(arr)} rows but {files[0].name} has {len(boxes[0])}")
         boxes.append(arr)
+    tpath = store.time_path(fmt.bench, seq, repeated=repeated)
     if not fmt.time_files:
+        # Not submitted, but the runner wrote one time per frame: without frame counts it is the only
+        # witness of a truncated box file.
+        if frames is None and tpath.is_file():
+            _time_table(tpath, len(boxes[0]))
         return SequenceResult(seq, boxes, None)
 
-    tpath = store.time_path(fmt.bench, seq, repeated=repeated)
     if not tpath.is_file():
         raise UserError(f"no time file ({tpath.name})")
-    table = read_boxes(tpath, ncols=None)
-    if table.shape[0] != len(boxes[0]):
-        raise UserError(f"{tpath.name}: {table.shape[0]} rows for {len(boxes[0])} frames")
+    table = _time_table(tpath, len(boxes[0]))
     # One time per frame: the mean over the packed repetitions' columns (the toolkit's N x R matrix
     # would also be accepted, but datasets.md §9.1 asks for one column).
     times = table[:, :len(boxes)].mean(axis=1)
@@ -95,15 +100,20 @@ def _read_sequence(store: ResultStore, fmt: ServerFormat, seq: str, frames: int 
 
 def collect_results(store: ResultStore, fmt: ServerFormat, names: list[str],
                     frames: dict[str, int] | None) -> Collected:
-    """Read every sequence in ``names``; problems are gathered (not raised) so all can be reported."""
+    """Read every sequence in ``names``; problems are gathered (not raised) so all can be reported.
+
+    ``frames`` holds the sequences whose frames could be counted; the others are held to their own time
+    file (and repetitions) only.
+    """
     sequences, problems, warnings = [], [], []
     for seq in tqdm(names, desc=f"reading {fmt.bench}", unit="seq", disable=not sys.stderr.isatty()):
         try:
-            sequences.append(_read_sequence(store, fmt, seq, None if frames is None else frames[seq], warnings))
+            count = None if frames is None else frames.get(seq)
+            sequences.append(_read_sequence(store, fmt, seq, count, warnings))
         except UserError as exc:
             problems.append((seq, str(exc)))
     floored = sum(s.floored_times for s in sequences)
     if floored:
-        warnings.append(f"{floored} per-frame time(s) stored as 0 (under 1 µs) are written as {TIME_FLOOR:g} s, "
-                        f"because the server needs positive times")
+        warnings.append(f"{floored} per-frame time(s) stored as 0 or under {TIME_FLOOR:g} s are written as "
+                        f"{TIME_FLOOR:g} s, because the server needs positive times")
     return Collected(sequences, problems, warnings)

@@ -1,18 +1,57 @@
-"""Frame counts of the test sequences on disk, to hold submissions to one row per frame."""
+"""Frame counts from the local dataset, for holding submissions to one row per frame."""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
+from ostrack_eval.errors import UserError
+from ostrack_eval.pack.messages import listing
+
+NOT_LOCAL = "not in the local dataset"
+
 
 @dataclass(frozen=True)
 class FrameCounts:
+    """Frames per sequence found under ``root``; ``unchecked`` maps the others to why they could not be counted.
+
+    The official list is the shipped table, not the download's own list (GOT-10k ``test/list.txt``), so a
+    partial or older download can lack official sequences: their rows are then checked against each other
+    (repetitions, time file) instead of refused.
+    """
+
     root: Path
     counts: dict[str, int]
+    unchecked: dict[str, str] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """One line per reason the frames of some sequences could not be counted."""
+        by_reason: dict[str, list[str]] = {}
+        for seq, why in self.unchecked.items():
+            by_reason.setdefault(why, []).append(seq)
+        return [f"{seqs[0]}: row count not checked ({why})" if len(seqs) == 1 else
+                f"row counts of {len(seqs)} sequences not checked ({why}): {listing(seqs)}"
+                for why, seqs in by_reason.items()]
+
+
+def rows_checked(frames: FrameCounts | None) -> str:
+    """How far the one-row-per-frame check went, for the summary line of ``pack`` and ``pack --check``."""
+    if frames is None:
+        return "row counts not checked against frames (no dataset found; pass --root)"
+    if not frames.unchecked:
+        return f"row counts checked against {frames.root}"
+    total = len(frames.counts) + len(frames.unchecked)
+    return f"row counts of {len(frames.counts)} of {total} sequences checked against {frames.root}"
+
+
+def _not_local(benchmark, name: str) -> bool:
+    try:
+        return name not in set(benchmark.listed_names()) or not benchmark.is_present(name)
+    except UserError:
+        return False  # the download's list itself is unreadable: the adapter's message says why
 
 
 def dataset_frame_counts(bench: str, root: str | Path | None, names: list[str]) -> FrameCounts | None:
@@ -20,14 +59,20 @@ def dataset_frame_counts(bench: str, root: str | Path | None, names: list[str]) 
 
     An explicit ``root`` must hold the benchmark (the adapter raises a one-line ``UserError``
     otherwise); without one the default location (``$OSTRACK_EVAL_DATA``, ``./datasets``) is tried
-    and silently skipped when absent, because packing does not need the images.
+    and silently skipped when absent, because packing does not need the images. A sequence the
+    dataset cannot give (absent, or broken on disk) goes to ``unchecked`` with the reason.
     """
     # Imported here: the adapters pull in image and annotation code that packing rarely needs.
     from ostrack_eval.datasets import get_benchmark, resolve_root
 
     if root is None and not resolve_root(bench).is_dir():
         return None
-    benchmark = get_benchmark(bench, root, names=names)
-    counts = {name: benchmark.load(name).num_frames
-              for name in tqdm(names, desc=f"{bench} frames", unit="seq", disable=not sys.stderr.isatty())}
-    return FrameCounts(Path(benchmark.root), counts)
+    benchmark = get_benchmark(bench, root)
+    benchmark.validate_root()
+    counts, unchecked = {}, {}
+    for name in tqdm(names, desc=f"{bench} frames", unit="seq", disable=not sys.stderr.isatty()):
+        try:
+            counts[name] = benchmark.load(name).num_frames
+        except UserError as exc:
+            unchecked[name] = NOT_LOCAL if _not_local(benchmark, name) else str(exc)
+    return FrameCounts(Path(benchmark.root), counts, unchecked)

@@ -1,21 +1,17 @@
-"""Writing the submission zip (atomically: a temp file beside it, renamed when complete)."""
+"""The submission zip's bytes: fixed member order and timestamps, so the same results give the same zip."""
 
 from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
 from ostrack_eval.pack.collect import SequenceResult
-from ostrack_eval.pack.formats import ServerFormat
-from ostrack_eval.utils.atomic import atomic_open
+from ostrack_eval.pack.formats import TIME_FMT, ServerFormat
 from ostrack_eval.utils.boxio import format_boxes
 
 FLOAT_FMT = "%.4f"
-TIME_FMT = "%.6f"
-# A fixed timestamp makes the same results always give the same zip bytes.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -41,11 +37,13 @@ def submission_members(fmt: ServerFormat, seq: SequenceResult, int_mode: bool) -
     return members
 
 
-def write_zip(out: Path, fmt: ServerFormat, sequences: list[SequenceResult], int_mode: bool) -> None:
-    with atomic_open(out, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+def zip_bytes(fmt: ServerFormat, sequences: list[SequenceResult], int_mode: bool) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for seq in sequences:
             for name, text in submission_members(fmt, seq, int_mode).items():
                 info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, text.encode("utf-8"))
+    return buf.getvalue()

@@ -1,12 +1,14 @@
-"""What a timing was measured on: device name, library versions, threads."""
+"""What a timing was measured on: device name, versions (Python, libraries, ostrack-eval), threads."""
 
 from __future__ import annotations
 
 import platform
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from ostrack_eval import __version__
 from ostrack_eval.errors import UserError
 
 
@@ -42,12 +44,17 @@ def device_name(device: torch.device) -> str:
 
 
 def describe(device: torch.device, dtype: torch.dtype) -> dict:
-    """JSON-ready description of the measuring environment."""
+    """JSON-ready description of the measuring environment: what an FPS number needs to be reproduced."""
     return {
         "device": device_name(device),
         "device_type": str(device),
         "dtype": str(dtype).removeprefix("torch."),
         "torch": torch.__version__,
         "cuda": torch.version.cuda,  # None on CPU-only builds of torch
+        # cuDNN picks the convolution kernels on CUDA; it plays no part on CPU
+        "cudnn": torch.backends.cudnn.version() if device.type == "cuda" else None,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "ostrack_eval": __version__,
         "threads": torch.get_num_threads(),
     }

@@ -58,12 +58,11 @@ def _softmax_macs(m: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
     return (x.numel() // features) * (3 * features - 1)
 
 
-def _zero_macs(m: nn.Module, inputs: tuple, output: torch.Tensor) -> int:
-    return 0
-
-
-# thop's default rules for the module types that can occur in these models, keyed by exact type as thop
-# looks them up. A module type missing here (GELU, our own containers) counts zero, as in thop.
+# Part of thop's default rule table (``thop.profile.register_hooks``), keyed by exact type as thop looks
+# them up; every other type counts zero here. The OSTrack models hold only Conv2d, Linear, BatchNorm2d and
+# LayerNorm of these, plus ReLU and GELU, which thop counts zero too. The 1-d/3-d and Softmax rules are
+# thop's, kept so that a user-modified model is counted the way thop would count it (thop's pooling,
+# transposed-conv, InstanceNorm, upsampling and RNN rules are not reproduced).
 PAPER_RULES: dict[type[nn.Module], Rule] = {
     nn.Conv1d: _conv_macs,
     nn.Conv2d: _conv_macs,
@@ -74,9 +73,6 @@ PAPER_RULES: dict[type[nn.Module], Rule] = {
     nn.BatchNorm3d: _norm_macs,
     nn.LayerNorm: _norm_macs,
     nn.Softmax: _softmax_macs,
-    nn.ReLU: _zero_macs,
-    nn.ReLU6: _zero_macs,
-    nn.Dropout: _zero_macs,
 }
 
 
@@ -157,7 +153,3 @@ def paper_macs(spec: TrackerSpec) -> float:
 def full_macs(spec: TrackerSpec) -> float:
     """GMACs of one forward including the attention matmuls (torch FLOP counter / 2)."""
     return model_counts(config_for_spec(spec)).macs_full_g
-
-
-def num_parameters(spec: TrackerSpec) -> int:
-    return model_counts(config_for_spec(spec)).params

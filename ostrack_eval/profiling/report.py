@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ostrack_eval.profiling import DEFAULT_ITERS, DEFAULT_WARMUP
 from ostrack_eval.profiling.environment import describe
 from ostrack_eval.profiling.macs import ModelCounts, model_counts
 from ostrack_eval.profiling.timing import FRAME_HW, Timing, time_tracker, weights_file
@@ -22,6 +23,7 @@ class ProfileReport:
     environment: dict
     timing: Timing | None
     warmup: int
+    weights: str | None  # the checkpoint; without one "random" when timed, else None
 
     def ce(self) -> dict:
         return {"loc": list(self.cfg.ce_loc), "keep_ratio": list(self.cfg.ce_keep_ratio),
@@ -42,7 +44,7 @@ class ProfileReport:
             "iters": None if t is None else t.forward.iters,
             "warmup": None if t is None else self.warmup,
             "fast": self.spec.fast,
-            "weights": None if t is None else t.weights,
+            "weights": self.weights,
             "frame_wh": [FRAME_HW[1], FRAME_HW[0]],
             **self.environment,
         }
@@ -69,22 +71,27 @@ class ProfileReport:
                              (f"tracking step, {FRAME_HW[1]}×{FRAME_HW[0]} frame", t.track_step)):
                 rows.append((label, f"{s.median:.2f} ms (p10 {s.p10:.2f}, p90 {s.p90:.2f}) · {s.fps:.1f} FPS"))
             rows.append(("timed", f"{t.forward.iters} iterations after {self.warmup} warm-up, batch 1"))
-            rows.append(("weights", t.weights))
+        if self.weights is not None:
+            rows.append(("weights", self.weights))
         threads = f"{env['threads']} thread" + ("s" if env["threads"] != 1 else "")
         rows.append(("device", f"{env['device']} ({env['device_type']}, {threads})"))
-        rows.append(("dtype · torch · CUDA", f"{env['dtype']} · {env['torch']} · {env['cuda'] or '–'}"))
+        rows.append(("dtype · torch · CUDA · cuDNN",
+                     f"{env['dtype']} · {env['torch']} · {env['cuda'] or '–'} · {env['cudnn'] or '–'}"))
+        rows.append(("Python · NumPy · ostrack-eval", f"{env['python']} · {env['numpy']} · {env['ostrack_eval']}"))
         lines = [f"| {self.spec.run_name()} | |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in rows]
         return "\n".join(lines)
 
 
-def profile_tracker(spec: TrackerSpec, device: torch.device, timing: bool = True, iters: int = 50,
-                    warmup: int = 10) -> ProfileReport:
+def profile_tracker(spec: TrackerSpec, device: torch.device, timing: bool = True, iters: int = DEFAULT_ITERS,
+                    warmup: int = DEFAULT_WARMUP) -> ProfileReport:
     """Count (always) and time (unless ``timing`` is off) the OSTrack tracker ``spec`` on ``device``."""
     cfg = config_for_spec(spec)
-    weights_file(spec)  # a checkpoint named on the command line must exist even when nothing is timed
+    path = weights_file(spec)  # a checkpoint named on the command line must exist even when nothing is timed
     counts = model_counts(cfg)
     measured = time_tracker(spec, device, iters, warmup) if timing else None
     dtype = measured.dtype if measured is not None else torch.get_default_dtype()
+    # Counts need no weights, but the profile still belongs to the checkpoint it was asked about.
+    weights = measured.weights if measured is not None else (str(path) if path else None)
     return ProfileReport(spec=spec, cfg=cfg, counts=counts, environment=describe(device, dtype),
-                         timing=measured, warmup=warmup)
+                         timing=measured, warmup=warmup, weights=weights)

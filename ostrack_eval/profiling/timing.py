@@ -7,6 +7,7 @@ step crops the same region whatever the (possibly random) weights predict.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -111,6 +112,13 @@ def network_call(tracker: OSTrackTracker, search: torch.Tensor) -> Callable[[], 
     return lambda: model.track_step(search, state.tokens, tracker.window, state.rank_rows, state.rank_valid)
 
 
+def device_sync(device: torch.device) -> Callable[[], None]:
+    """What waits for ``device`` to finish queued work: CUDA kernels run asynchronously, CPU ops do not."""
+    if device.type == "cuda":
+        return functools.partial(torch.cuda.synchronize, device)
+    return lambda: None
+
+
 def synthetic_frame(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (*FRAME_HW, 3), dtype=np.uint8)
 
@@ -120,12 +128,7 @@ def time_tracker(spec: TrackerSpec, device: torch.device, iters: int, warmup: in
     cfg = tracker.cfg
     frame = synthetic_frame()
     tracker.initialize(frame, INIT_BOX)
-    if device.type == "cuda":
-        def sync() -> None:
-            torch.cuda.synchronize(device)
-    else:
-        def sync() -> None:
-            pass
+    sync = device_sync(device)
 
     patch, _, _ = sample_target(frame, list(INIT_BOX), cfg.search_factor, cfg.search_size)
     search = normalize_patch(patch, tracker.device)
