@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "ostrack_eval.cli.datasets_cmd",
     "ostrack_eval.cli.demo_cmd",
     "ostrack_eval.cli.vis_cmd",
+    "ostrack_eval.cli.train_cmd",
 ]
 
 

@@ -31,6 +31,17 @@ def demo_test_sequences(names: Iterable[str] | None = None) -> dict[str, DemoSeq
     return out
 
 
+def heldout_test_sequences(count: int) -> dict[str, DemoSequence]:
+    """``count`` further sequences of the generator's TEST stream (random scenarios after the demo's eight):
+    never trained on, and many more than the demo has, for measuring differences the demo is too small for."""
+    first = len(TEST_SCENARIOS)
+    out = {}
+    for seed in range(first, first + count):
+        seq = generate_sequence(seed, split="test")
+        out[f"heldout-{seed}"] = (seq.frames, seq.ground_truth)
+    return out
+
+
 def track_frames(tracker: Tracker, frames: list[np.ndarray], init_box: np.ndarray) -> np.ndarray:
     """Boxes for every frame (row 0 = the initial box), as the runner produces them."""
     boxes = np.empty((len(frames), 4))
