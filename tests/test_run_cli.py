@@ -53,6 +53,15 @@ def test_flags_build_the_tracker_spec_and_options():
     noce = spec_from_args(build_parser().parse_args(["run", "--bench", "x", "--tracker", "ostrack256", "--no-ce",
                                                      "--name", "mine"]))
     assert noce.no_ce and noce.run_name() == "mine"
+    half = spec_from_args(build_parser().parse_args(
+        ["run", "--bench", "x", "--tracker", "ostrack256", "--fast", "--dtype", "bf16", "--compile",
+         "reduce-overhead", "--device-crop", "--batch", "32"]))
+    # half precision and device crops change the boxes, so they name the run; compiling does not
+    assert half.run_name() == "ostrack256-fast-bf16-devcrop"
+    options = half.fast_options()
+    assert (options.dtype, options.compile, options.device_crop) == ("bf16", "reduce-overhead", True)
+    assert options_from_args(build_parser().parse_args(["run", "--bench", "x", "--tracker", "t", "--batch", "32"])
+                             ).batch == 32
 
 
 def test_sequence_names_starting_with_a_dash(bench_root, tmp_path, capsys):
@@ -70,6 +79,9 @@ def test_sequence_names_starting_with_a_dash(bench_root, tmp_path, capsys):
     (["--device", "gpu"], "--device"),
     (["--runs", "0"], "--runs"),
     (["--keep-ratio", "1.5"], "--keep-ratio"),
+    (["--batch", "4"], "--batch needs an OSTrack tracker"),
+    (["--dtype", "fp16"], "add --fast"),
+    (["--fast", "--compile", "fastest"], "--compile must be one of"),
 ])
 def test_bad_input_is_one_line_and_exit_2(bench_root, tmp_path, capsys, extra, message):
     assert _cli(bench_root, tmp_path / "res", *extra) == 2

@@ -20,7 +20,18 @@ def register(subparsers) -> None:
     p.add_argument("--keep-ratio", type=float, metavar="R", help="CE keep ratio, 0 < R <= 1 (1 = no elimination)")
     p.add_argument("--ce-template", choices=("ctr_point", "all", "ctr_rec", "gt_box"),
                    help="template tokens that guide candidate elimination")
-    p.add_argument("--fast", action="store_true", help="fused attention and cached template tokens")
+    p.add_argument("--fast", action="store_true",
+                   help="the fast path: fused attention, template embedded once, only the work the boxes need")
+    p.add_argument("--batch", type=int, default=1, metavar="B",
+                   help="track B sequences in lockstep per worker, one forward pass per step (OSTrack "
+                        "trackers; same boxes as one at a time, within float rounding; default 1)")
+    p.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
+                   help="fast path: run the network under autocast (GPU; changes the boxes slightly)")
+    p.add_argument("--compile", metavar="MODE", help="fast path: torch.compile the tracking step (default, "
+                                                     "reduce-overhead, max-autotune, cudagraphs, ...)")
+    p.add_argument("--device-crop", action="store_true",
+                   help="fast path: crop and resize on the model's device (pixels may differ from OpenCV's "
+                        "by one grey level)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.add_argument("--sequences", metavar="A,B,...",
                    help="only these sequences (names starting with '-' need --sequences=-name)")
@@ -42,7 +53,8 @@ def spec_from_args(args: argparse.Namespace):
     from ostrack_eval.trackers.registry import TrackerSpec
 
     return TrackerSpec(tracker=args.tracker, checkpoint=args.checkpoint, no_ce=args.no_ce,
-                       keep_ratio=args.keep_ratio, ce_template=args.ce_template, name=args.name, fast=args.fast)
+                       keep_ratio=args.keep_ratio, ce_template=args.ce_template, name=args.name, fast=args.fast,
+                       dtype=args.dtype, compile=args.compile, device_crop=args.device_crop)
 
 
 def options_from_args(args: argparse.Namespace):
@@ -53,7 +65,7 @@ def options_from_args(args: argparse.Namespace):
         results=args.results, device=args.device,
         sequences=parse_sequence_list(args.sequences) if args.sequences is not None else None,
         workers=args.workers, shard=parse_shard(args.shard) if args.shard is not None else None,
-        runs=args.runs, fail_fast=args.fail_fast)
+        runs=args.runs, batch=args.batch, fail_fast=args.fail_fast)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import traceback
 from typing import Callable
 
 from ostrack_eval.errors import UserError
+from ostrack_eval.run.batched import process_batched
 from ostrack_eval.run.metadata import device_report
 from ostrack_eval.run.monitor import RunMonitor
 from ostrack_eval.run.plan import Job
@@ -80,22 +81,33 @@ def process_job(tracker: Tracker, store: ResultStore, bench: str, job: Job, emit
     emit(("done", worker, job.name, frames, seconds))
 
 
+def _build(spec: TrackerSpec, device: str | None, batch: int):
+    if batch > 1:
+        from ostrack_eval.trackers.batched import BatchedOSTrack
+
+        return BatchedOSTrack.from_spec(spec, device)
+    return build_tracker(spec, device)
+
+
 def run_inline(jobs: list[Job], spec: TrackerSpec, device: str | None, store: ResultStore, bench: str,
-               monitor: RunMonitor) -> None:
-    tracker = build_tracker(spec, device)
+               monitor: RunMonitor, batch: int = 1) -> None:
+    tracker = _build(spec, device, batch)
     monitor.handle(("ready", 0, device_report(getattr(tracker, "device", device))))
-    for job in jobs:
-        if monitor.should_stop():
-            break
-        try:
+    try:
+        if batch > 1:
+            process_batched(tracker, store, bench, jobs, monitor.handle, monitor.should_stop, batch)
+            return
+        for job in jobs:
+            if monitor.should_stop():
+                break
             process_job(tracker, store, bench, job, monitor.handle, monitor.should_stop)
-        except ResultWriteError as exc:
-            # not the sequence's fault: every later sequence would hit the same full or read-only disk
-            monitor.handle(("fatal", 0, str(exc), True))
+    except ResultWriteError as exc:
+        # not the sequence's fault: every later sequence would hit the same full or read-only disk
+        monitor.handle(("fatal", 0, str(exc), True))
 
 
 def run_workers(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], cpu_threads: int | None,
-                store: ResultStore, bench: str, monitor: RunMonitor) -> None:
+                store: ResultStore, bench: str, monitor: RunMonitor, batch: int = 1) -> None:
     """Run ``jobs`` on ``len(devices)`` spawned workers; returns when all have exited."""
     ctx = mp.get_context("spawn")
     tasks, events, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
@@ -104,7 +116,8 @@ def run_workers(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], c
     for _ in devices:
         tasks.put(None)
     procs = {wid: ctx.Process(target=worker_main, name=f"ostrack-eval-worker-{wid}", daemon=True,
-                              args=(wid, spec, dev, cpu_threads, store, bench, tasks, events, stop, os.getpid()))
+                              args=(wid, spec, dev, cpu_threads, store, bench, tasks, events, stop, os.getpid(),
+                                    batch))
              for wid, dev in enumerate(devices)}
     for proc in procs.values():
         proc.start()
@@ -149,8 +162,7 @@ def _reap(procs: dict, alive: set, events, monitor: RunMonitor) -> None:
     for wid in dead:
         if wid in alive:
             alive.discard(wid)
-            seq = monitor.in_flight.pop(wid, None)
-            if seq is not None:
+            for seq in monitor.in_flight.pop(wid, []):
                 monitor.fail(seq, f"worker process died (exit code {procs[wid].exitcode})")
 
 
@@ -165,16 +177,18 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def worker_main(wid: int, spec: TrackerSpec, device: str | None, cpu_threads: int | None, store: ResultStore,
-                bench: str, tasks, events, stop, parent_pid: int) -> None:
+                bench: str, tasks, events, stop, parent_pid: int, batch: int = 1) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(parent_pid)
     try:
-        tracker = build_tracker(spec, device)
+        tracker = _build(spec, device, batch)
         torch = sys.modules.get("torch")
         if cpu_threads and torch is not None:  # only trackers that use torch need their threads capped
             torch.set_num_threads(cpu_threads)
         events.put(("ready", wid, device_report(getattr(tracker, "device", device))))
-        while not stop.is_set():
+        if batch > 1:  # the queue is read lazily: a job is taken whenever one of the batch's slots frees up
+            process_batched(tracker, store, bench, iter(tasks.get, None), events.put, stop.is_set, batch, wid)
+        while batch == 1 and not stop.is_set():
             job = tasks.get()
             if job is None:
                 break

@@ -38,9 +38,16 @@ class TrackerIdentity:
     checkpoint_sha256: str | None
 
     def fingerprint(self) -> dict:
-        """What must match for two sessions' results to belong in one folder."""
-        return {"config": self.config if self.config is not None else {"tracker": self.spec.tracker},
-                "fast": self.spec.fast, "checkpoint_sha256": self.checkpoint_sha256}
+        """What must match for two sessions' results to belong in one folder (compiling, batching and
+        workers change how fast, not what, so they are not part of it)."""
+        fp = {"config": self.config if self.config is not None else {"tracker": self.spec.tracker},
+              "fast": self.spec.fast, "checkpoint_sha256": self.checkpoint_sha256}
+        # only when not the default, so folders written before these options existed still match
+        if self.spec.dtype != "fp32":
+            fp["dtype"] = self.spec.dtype
+        if self.spec.device_crop:
+            fp["device_crop"] = True
+        return fp
 
     def as_dict(self) -> dict:
         ckpt = None if self.checkpoint is None else {"path": str(self.checkpoint.resolve()),

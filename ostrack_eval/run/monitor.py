@@ -2,7 +2,8 @@
 
 Events are plain tuples so they cross process boundaries unchanged:
 ``("ready", worker, device_report)``, ``("start", worker, seq)``, ``("frames", worker, n)``,
-``("done", worker, seq, frames, seconds)``, ``("failed", worker, seq, cause)``, ``("stopped", worker, seq)``,
+``("done", worker, seq, frames, seconds)``, ``("failed", worker, seq, cause[, frames seen])``,
+``("stopped", worker, seq)``,
 ``("fatal", worker, message, is_user_error)``, ``("exit", worker)``.
 """
 
@@ -32,7 +33,7 @@ class RunMonitor:
         self.frames = 0
         self.track_seconds = 0.0
         self.devices: dict[int, dict] = {}
-        self.in_flight: dict[int, str] = {}
+        self.in_flight: dict[int, list[str]] = {}  # a batched worker has several sequences in flight
         self.fatal: tuple[str, bool] | None = None
         self._job_frames = {j.name: j.frames for j in jobs}
         self._frames_seen: dict[str, int] = {}
@@ -46,24 +47,26 @@ class RunMonitor:
     def handle(self, event: tuple) -> None:
         kind, worker = event[0], event[1]
         if kind == "frames":
-            seq = self.in_flight.get(worker)
-            if seq is not None:
-                self._frames_seen[seq] = self._frames_seen.get(seq, 0) + event[2]
+            seqs = self.in_flight.get(worker, [])
+            if len(seqs) == 1:  # a batch's frames belong to several; its failures say how far they got
+                self._frames_seen[seqs[0]] = self._frames_seen.get(seqs[0], 0) + event[2]
             self.bar.update(event[2])
         elif kind == "start":
-            self.in_flight[worker] = event[2]
+            self.in_flight.setdefault(worker, []).append(event[2])
         elif kind == "done":
             _, _, seq, frames, seconds = event
-            self.in_flight.pop(worker, None)
+            self._leave(worker, seq)
             self.completed.append(seq)
             self.frames += frames
             self.track_seconds += seconds
             self._show_count()
         elif kind == "failed":
-            self.in_flight.pop(worker, None)
+            self._leave(worker, event[2])
+            if len(event) > 4:
+                self._frames_seen[event[2]] = event[4]
             self.fail(event[2], event[3])
         elif kind == "stopped":
-            self.in_flight.pop(worker, None)
+            self._leave(worker, event[2])
             self._drop_unseen_frames(event[2])
         elif kind == "ready":
             self.devices[worker] = event[2]
@@ -72,6 +75,11 @@ class RunMonitor:
             self.stop_requested = True
         elif kind != "exit":
             raise ValueError(f"unknown event {event!r}")
+
+    def _leave(self, worker: int, seq: str) -> None:
+        seqs = self.in_flight.get(worker, [])
+        if seq in seqs:
+            seqs.remove(seq)
 
     def fail(self, seq: str, cause: str) -> None:
         self.failed[seq] = cause

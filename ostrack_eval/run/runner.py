@@ -37,6 +37,7 @@ class RunOptions:
     workers: int = 1
     shard: tuple[int, int] | None = None
     runs: int | None = None  # GOT-10k repetitions: None = single-run layout
+    batch: int = 1  # sequences tracked in lockstep per worker (OSTrack trackers only)
     fail_fast: bool = False
     progress: bool | None = None  # None: show a bar when stderr is a terminal
     log: Callable[[str], None] = stderr_log
@@ -89,6 +90,7 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
     """Run ``spec`` over ``benchmark`` into ``<results>/<run name>/<bench>``; see the module docstring."""
     if options.runs is not None and options.runs < 1:
         raise UserError(f"--runs must be at least 1, got {options.runs}")
+    _check_batch(spec, options.batch)
     devices = worker_devices(options.device, options.workers)
     listed = benchmark.sequence_names()
     names = select_sequences(listed, options.sequences, options.shard)
@@ -122,7 +124,7 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
         monitor = RunMonitor(bench, jobs, options.fail_fast, options.progress, options.log)
         try:
             if jobs:
-                _execute(jobs, spec, devices[:len(jobs)], store, bench, monitor)
+                _execute(jobs, spec, devices[:len(jobs)], store, bench, monitor, options.batch)
             if monitor.fatal is None:
                 status = "finished"
         except KeyboardInterrupt:
@@ -141,6 +143,16 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
         if unrecorded is not None:
             raise UserError(unrecorded)
     return summary
+
+
+def _check_batch(spec: TrackerSpec, batch: int) -> None:
+    from ostrack_eval.trackers.config import PRESETS
+    from ostrack_eval.trackers.registry import is_config_path
+
+    if batch < 1:
+        raise UserError(f"--batch must be at least 1, got {batch}")
+    if batch > 1 and not (spec.tracker in PRESETS or is_config_path(spec.tracker)):
+        raise UserError(f"--batch needs an OSTrack tracker; {spec.tracker!r} tracks one sequence at a time")
 
 
 def _check_layout(store: ResultStore, bench: str, names: list[str], runs: int | None) -> None:
@@ -206,12 +218,12 @@ def _pending(store: ResultStore, bench: str, seq: Sequence, options: RunOptions)
 
 
 def _execute(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], store: ResultStore, bench: str,
-             monitor: RunMonitor) -> None:
+             monitor: RunMonitor, batch: int) -> None:
     if len(devices) == 1:
-        run_inline(jobs, spec, devices[0], store, bench, monitor)
+        run_inline(jobs, spec, devices[0], store, bench, monitor, batch)
         return
     threads = cpu_threads_per_worker(len(devices)) if all(d == "cpu" for d in devices) else None
-    run_workers(jobs, spec, devices, threads, store, bench, monitor)
+    run_workers(jobs, spec, devices, threads, store, bench, monitor, batch)
 
 
 def _collect(summary: RunSummary, monitor: RunMonitor, jobs: list[Job]) -> None:
@@ -229,7 +241,7 @@ def _session_start(options: RunOptions, selected: int) -> dict:
         "host": socket.gethostname(), "pid": os.getpid(), "command": sys.argv,
         "device": options.device, "workers": options.workers,
         "shard": None if options.shard is None else f"{options.shard[0]}/{options.shard[1]}",
-        "runs": options.runs, "sequences_selected": selected,
+        "runs": options.runs, "batch": options.batch, "sequences_selected": selected,
         "software": software_versions(),
     }
 

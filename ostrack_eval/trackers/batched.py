@@ -52,6 +52,7 @@ class SequenceResult:
     boxes: np.ndarray  # (N, 4) float64 x, y, w, h; row 0 = the init box
     times: np.ndarray  # (N,) seconds
     error: str | None = None
+    sequence: object = None  # the sequence object it came from
 
 
 @dataclass
@@ -68,7 +69,7 @@ class _Slot:
 
     def result(self, error: str | None = None) -> SequenceResult:
         boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
-        return SequenceResult(self.name, boxes, np.asarray(self.times, dtype=np.float64), error)
+        return SequenceResult(self.name, boxes, np.asarray(self.times, dtype=np.float64), error, self.sequence)
 
     def close(self) -> None:
         close = getattr(self.frames, "close", None)
@@ -84,15 +85,19 @@ class BatchedOSTrack:
         self.engine = TrackingEngine(model, cfg, resolve_device(device), fast=fast, options=options)
         self.decode_workers, self.prefetch = decode_workers, prefetch
 
+    @property
+    def device(self):
+        return self.engine.device
+
     @classmethod
-    def from_spec(cls, spec: TrackerSpec, device=None, options: FastOptions | None = None,
-                  **kwargs) -> "BatchedOSTrack":
-        """The batched tracker of an OSTrack :class:`TrackerSpec` (config, variant flags, checkpoint, ``fast``)."""
+    def from_spec(cls, spec: TrackerSpec, device=None, **kwargs) -> "BatchedOSTrack":
+        """The batched tracker of an OSTrack :class:`TrackerSpec` (config, variant flags, checkpoint, fast
+        path and its options)."""
         cfg = config_for_spec(spec)
         path = checkpoint_path(spec)
         model = build_model(cfg)
         apply_state_dict(model, load_state_dict(path), str(path))
-        return cls(model, cfg, device, fast=spec.fast, options=options, **kwargs)
+        return cls(model, cfg, device, fast=spec.fast, options=spec.fast_options(), **kwargs)
 
     def run(self, sequences: Iterable[SequenceLike], max_batch: int = 8,
             on_frames: Callable[[int], None] | None = None,

@@ -20,10 +20,9 @@ from ostrack_eval.trackers.fast import TemplateState
 from ostrack_eval.trackers.model import OSTrack
 from ostrack_eval.trackers.preprocess import (clip_box, hann2d, map_box_back, normalize_patch, sample_target,
                                               transform_image_to_crop)
+from ostrack_eval.trackers.registry import COMPILE_MODES
 
 DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-# torch.compile modes (Inductor), plus "cudagraphs": dynamo capture replayed as CUDA graphs, no Inductor
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs", "cudagraphs")
 
 
 @dataclass(frozen=True)

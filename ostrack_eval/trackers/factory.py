@@ -48,4 +48,4 @@ def build_ostrack_tracker(spec: TrackerSpec, device=None) -> OSTrackTracker:
     path = checkpoint_path(spec)
     model = build_model(cfg)
     apply_state_dict(model, load_state_dict(path), str(path))
-    return OSTrackTracker(model, cfg, device=device, fast=spec.fast)
+    return OSTrackTracker(model, cfg, device=device, fast=spec.fast, options=spec.fast_options())

@@ -11,6 +11,9 @@ from ostrack_eval.errors import UserError
 from ostrack_eval.trackers.base import Tracker
 
 CE_TEMPLATES = ("ctr_point", "all", "ctr_rec", "gt_box")
+DTYPES = ("fp32", "bf16", "fp16")
+# torch.compile modes (Inductor), plus "cudagraphs": dynamo capture replayed as CUDA graphs, no Inductor
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs", "cudagraphs")
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,8 @@ class TrackerSpec:
     """Everything needed to rebuild a tracker in another process.
 
     ``tracker`` is a registered name (``ostrack256``, ``ostrack384``, ``identity``, …) or the path of a
-    tracker YAML (ours, or an official OSTrack experiment YAML).
+    tracker YAML (ours, or an official OSTrack experiment YAML). ``dtype``, ``compile`` and ``device_crop``
+    are the fast path's switches (:class:`~ostrack_eval.trackers.engine.FastOptions`).
     """
 
     tracker: str
@@ -28,6 +32,9 @@ class TrackerSpec:
     ce_template: str | None = None
     name: str | None = None
     fast: bool = False
+    dtype: str = "fp32"
+    compile: str | None = None
+    device_crop: bool = False
 
     def __post_init__(self):
         if self.keep_ratio is not None and not (0.0 < self.keep_ratio <= 1.0):
@@ -36,6 +43,12 @@ class TrackerSpec:
             raise UserError(f"--ce-template must be one of {', '.join(CE_TEMPLATES)}, got {self.ce_template!r}")
         if self.no_ce and self.keep_ratio is not None and self.keep_ratio < 1.0:
             raise UserError("--no-ce and --keep-ratio < 1 contradict each other")
+        if self.dtype not in DTYPES:
+            raise UserError(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if self.compile is not None and self.compile not in COMPILE_MODES:
+            raise UserError(f"--compile must be one of {', '.join(COMPILE_MODES)}, got {self.compile!r}")
+        if not self.fast and (self.dtype != "fp32" or self.compile or self.device_crop):
+            raise UserError("--dtype, --compile and --device-crop are fast-path options: add --fast")
 
     @property
     def base_name(self) -> str:
@@ -56,7 +69,19 @@ class TrackerSpec:
             parts.append(self.ce_template)
         if self.fast:
             parts.append("fast")
+        if self.dtype != "fp32":  # half precision changes the boxes; compiling does not
+            parts.append(self.dtype)
+        if self.device_crop:  # device resampling differs from OpenCV's by a grey level here and there
+            parts.append("devcrop")
         return "-".join(parts)
+
+    def fast_options(self):
+        """The :class:`~ostrack_eval.trackers.engine.FastOptions` of a fast-path spec, else ``None``."""
+        if not self.fast:
+            return None
+        from ostrack_eval.trackers.engine import FastOptions
+
+        return FastOptions(self.dtype, self.compile, self.device_crop)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,108 @@
+"""Running jobs through :class:`~ostrack_eval.trackers.batched.BatchedOSTrack` (``run --batch B``).
+
+B sequences advance in lockstep, one forward pass per step; jobs are pulled lazily, so with several
+workers each takes the next longest job whenever one of its slots frees up. Each repetition of a
+``--runs`` job is a sequence of its own in the batch. Results and events are those of
+:func:`~ostrack_eval.run.execute.process_job`: a job is reported done when all its repetitions are stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from ostrack_eval.run.plan import Job
+from ostrack_eval.run.store import ResultStore
+
+Emit = Callable[[tuple], None]
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One tracking pass over a job's sequence (one repetition): what the batched tracker consumes."""
+
+    job: Job
+    rep: int | None
+
+    @property
+    def name(self) -> str:
+        return self.job.name
+
+    @property
+    def frames(self):
+        return self.job.sequence.frames
+
+    @property
+    def init_box(self) -> np.ndarray:
+        return self.job.sequence.init_box
+
+
+@dataclass
+class _Progress:
+    passes_left: int
+    frames: int = 0
+    seconds: float = 0.0
+    failed: bool = False
+
+
+@dataclass
+class _Book:
+    """Which jobs are in flight and how far each has got."""
+
+    emit: Emit
+    worker: int
+    jobs: dict[str, _Progress] = field(default_factory=dict)
+
+    def passes(self, jobs: Iterable[Job]) -> Iterator[_Pass]:
+        for job in jobs:
+            reps = job.reps if job.reps is not None else [None]
+            self.jobs[job.name] = _Progress(len(reps))
+            self.emit(("start", self.worker, job.name))
+            for rep in reps:
+                yield _Pass(job, rep)
+
+    def unfinished(self) -> list[str]:
+        return [name for name, p in self.jobs.items() if p.passes_left and not p.failed]
+
+
+def _non_finite_row(boxes: np.ndarray) -> int | None:
+    bad = np.flatnonzero(~np.isfinite(boxes).all(axis=1))
+    return int(bad[0]) if bad.size else None
+
+
+def process_batched(tracker, store: ResultStore, bench: str, jobs: Iterable[Job], emit: Emit,
+                    should_stop: Callable[[], bool], batch: int, worker: int = 0) -> None:
+    """Track ``jobs`` (an iterable, consumed as slots free up) ``batch`` at a time and store the results.
+
+    ``tracker`` is a :class:`~ostrack_eval.trackers.batched.BatchedOSTrack`. A result that cannot be
+    written raises :class:`~ostrack_eval.run.store.ResultWriteError`, which ends the run.
+    """
+    book = _Book(emit, worker)
+    for result in tracker.run(book.passes(jobs), max_batch=batch,
+                              on_frames=lambda n: emit(("frames", worker, n)), should_stop=should_stop):
+        item: _Pass = result.sequence
+        progress = book.jobs[item.name]
+        if progress.failed:
+            continue  # another repetition of this job already failed it
+        error = result.error
+        if error is None:
+            row = _non_finite_row(result.boxes)
+            if row is not None:
+                error = f"tracker returned a non-finite box {result.boxes[row].tolist()} at frame {row}"
+        if error is not None:
+            progress.failed = True
+            emit(("failed", worker, item.name, error, progress.frames + len(result.boxes)))
+            continue
+        if item.rep is None:
+            store.write(bench, item.name, result.boxes, result.times)
+        else:
+            store.write_repetition(bench, item.name, item.rep, result.boxes, result.times)
+        progress.passes_left -= 1
+        progress.frames += len(result.times)
+        progress.seconds += float(result.times.sum())
+        if progress.passes_left == 0:
+            emit(("done", worker, item.name, progress.frames, progress.seconds))
+    for name in book.unfinished():
+        emit(("stopped", worker, name))
