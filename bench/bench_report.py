@@ -4,7 +4,8 @@
 (comma ``%.4f`` boxes + time files). Timed per tracker: reading its files, per-frame measures, curves
 and scores; then the tables (Markdown + JSON) for all trackers, and a 10,000-resample bootstrap.
 Ground truth is built in memory (no LaSOT on this machine), so the dataset adapter's loading time is
-not included.
+not included. The first tracker's reading also imports pandas (~0.2 s, once per process), whose C
+parser reads large result sets in one pass.
 
     python bench/bench_report.py [--trackers 5] [--keep DIR]
 """

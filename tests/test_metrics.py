@@ -44,7 +44,10 @@ def score(conv, preds, gts, **kw):
 
 # ---- boxes ------------------------------------------------------------------------------------------
 
-def test_iou_pixel_plus_one_convention():
+def test_iou_pixel_hand_computed():
+    # For boxes of positive size the +1-pixel spans give the same IoU as continuous intervals
+    # (min(x + w - 1) - max(x) + 1 == min(x + w) - max(x)); the property tests check that. These are
+    # plain hand-computed IoUs; the +1 matters in the centre masks (ITB) and after rounding (TrackingNet).
     # [0,0,10,10] covers pixels 0..9, [5,5,10,10] covers 5..14: overlap 5x5 = 25, union 100+100-25 = 175
     assert iou_pixel(np.array([[0, 0, 10, 10.]]), np.array([[5, 5, 10, 10.]]))[0] == pytest.approx(25 / 175)
     # touching spans share no pixel: 0..9 and 10..19
@@ -61,6 +64,29 @@ def test_iou_rounded_pixel_rounds_half_to_even():
     assert iou_pixel(np.array([[0.4, 0, 10.5, 10]]), gt)[0] == pytest.approx(96 / 109)
     # 11.5 -> 12: 10x10 inside 12x10 -> 100 / 120
     assert iou_rounded_pixel(np.array([[0, 0, 11.5, 10]]), gt)[0] == pytest.approx(100 / 120)
+
+
+def test_itb_centre_mask_uses_the_plus_one_pixel_centre():
+    # GT [0, 5, 1, 10]: the pixel centre x + (w - 1) / 2 is 0, so the toolkit's ``gc > 0`` mask drops the
+    # frame and its centre error is -1 (a hit at every threshold); the continuous centre x + w / 2 = 0.5
+    # would keep it, and the far-away prediction would miss.
+    gt = np.array([[0, 5, 1, 10.], [20, 20, 10, 10]])
+    pred = np.array([[100, 100, 10, 10.], [100, 100, 10, 10]])
+    m = frame_measures(ITB, pred, gt)
+    assert m.centre[0] == -1.0 and m.norm_centre[0] == -1.0
+    assert m.centre[1] == pytest.approx(np.hypot(80, 80))
+    s = score_sequences(ITB, ["a"], [[m]])
+    assert s.score("precision") == 50.0 and s.score("norm_precision") == 50.0
+
+
+def test_trackingnet_overlap_is_the_rounded_pixel_iou():
+    rng = np.random.default_rng(5)
+    gt = np.column_stack([rng.uniform(0, 50, (40, 2)), rng.uniform(5, 30, (40, 2))])
+    pred = gt + rng.normal(0, 2, gt.shape)
+    m = frame_measures(TN, pred, gt)
+    expected = iou_rounded_pixel(pred, gt)
+    expected[0] = 1.0  # row 0 is the ground truth
+    np.testing.assert_array_equal(m.overlap, expected)
 
 
 def test_got10k_clipping_keeps_width_of_a_box_moved_right():
@@ -228,7 +254,7 @@ def test_sequences_weigh_equally_and_runs_are_averaged():
 def test_subsets_score_like_the_whole_set():
     s = score(OST, [[[1, 1, 10, 10]] * 2, [[1, 1, 10, 10], [60, 60, 10, 10]]], [GT4[:2], GT4[:2]])
     assert s.score("auc", np.array([True, False])) == pytest.approx(100 * 20 / 21)
-    assert s.select(np.array([1])).score("auc") == pytest.approx(100 * 10 / 21)
+    assert s.score("auc", np.array([1])) == pytest.approx(100 * 10 / 21)
     np.testing.assert_allclose(s.sequence_scores("auc"), [100 * 20 / 21, 100 * 10 / 21])
 
 

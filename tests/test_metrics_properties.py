@@ -118,10 +118,20 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate():
 
 def test_bootstrap_of_a_constant_collapses_and_ratios_are_resampled_jointly():
     assert bootstrap_ci(np.full(10, 0.5), np.ones(10), samples=500).low == pytest.approx(50.0)
-    # frame-weighted: num/den per sequence; a draw's score is sum(num)/sum(den), never above 100 here
-    num, den = np.array([3.0, 0.0, 5.0]), np.array([3.0, 4.0, 5.0])
-    draws = resampled_scores(num, den, samples=300, seed=1)
-    assert draws.min() >= 0 and draws.max() <= 100
+    # frame-weighted: a draw's score is sum(w * num) / sum(w * den) over the drawn sequences (a ratio of
+    # sums), not the mean of the drawn sequences' own ratios. Enumerate all 27 equally likely draws of
+    # 3 sequences: every bootstrap value must be one of their ratios, and the draws' mean must approach
+    # the exact mean over the 27.
+    num, den = np.array([3.0, 0.0, 5.0]), np.array([3.0, 40.0, 5.0])
+    draws = resampled_scores(num, den, samples=6000, seed=1)[:, 0]
+    picks = np.array(np.meshgrid([0, 1, 2], [0, 1, 2], [0, 1, 2])).reshape(3, -1).T
+    ratio = 100 * num[picks].sum(axis=1) / den[picks].sum(axis=1)
+    assert np.abs(draws[:, None] - np.unique(ratio)[None]).min(axis=1).max() < 1e-9
+    # {0, 0, 1}: (3 + 3 + 0) / (3 + 3 + 40) = 13.04 %, where the mean of ratios would say 66.7 %
+    assert np.isclose(draws, 100 * 6 / 46).any()
+    mean_of_ratios = 100 * (num / den)[picks].mean(axis=1)
+    assert draws.mean() == pytest.approx(ratio.mean(), abs=2.0)  # 38.1; 4 standard errors
+    assert abs(ratio.mean() - mean_of_ratios.mean()) > 20.0  # 38.1 vs 66.7: the rules differ here
 
 
 def test_paired_difference_removes_shared_sequence_difficulty():

@@ -12,14 +12,18 @@ import numpy as np
 import pytest
 
 import ostrack_eval.datasets as datasets
+import ostrack_eval.metrics as metrics
+import ostrack_eval.reports.results as results_mod
 from ostrack_eval.cli.main import main
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.errors import UserError
-from ostrack_eval.metrics import CONVENTIONS
+from ostrack_eval.metrics import CONVENTIONS, bootstrap_ci, frame_measures, paired_difference_ci, score_sequences
 from ostrack_eval.reports.evaluate import evaluate_bench
 from ostrack_eval.reports.jsonout import report_json
+from ostrack_eval.reports.pipeline import evaluate_runs
 from ostrack_eval.reports.render import marks, render
-from ostrack_eval.reports.results import check_rows, load_tracker_results, read_table
+from ostrack_eval.reports.results import check_rows, load_tracker_results, read_table, read_tables
+from ostrack_eval.reports.runs import resolve_source
 from ostrack_eval.reports.tables import TABLES, CIOptions, ReportContext, build_tables
 from ostrack_eval.run.store import ResultStore
 
@@ -71,23 +75,31 @@ def write_run(results: Path, run: str, bench: str, preds: dict[str, np.ndarray],
 
 # ---- reading ----------------------------------------------------------------------------------------
 
+@pytest.fixture(params=["per_file", "batched"])
+def reader(request, monkeypatch):
+    """Run a reading test through the per-file parser and through the batched one (used for large sets)."""
+    if request.param == "batched":
+        monkeypatch.setattr(results_mod, "BATCH_MIN_BYTES", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("text", ["1,2,3,4\n5,6,7,8\n", "1\t2\t3\t4\r\n5\t6\t7\t8", "1 2 3 4\n\n5 6 7 8\n",
                                   "1, 2, 3, 4\n5,6,7,8", "1.0,2,3.5e0,4\n5,6,7,8"])
-def test_read_table_accepts_every_delimiter(tmp_path, text):
+def test_read_table_accepts_every_delimiter(reader, tmp_path, text):
     p = tmp_path / "a.txt"
     p.write_text(text)
     got = read_table(p)
     assert got.shape == (2, 4) and got[1].tolist() == [5, 6, 7, 8] and got[0, 0] == 1
 
 
-def test_read_table_names_the_bad_line(tmp_path):
+def test_read_table_names_the_bad_line(reader, tmp_path):
     p = tmp_path / "a.txt"
     p.write_text("1,2,3,4\n1,2,x,4\n")
     with pytest.raises(UserError, match=r"a.txt:2"):
         read_table(p)
 
 
-def test_our_layout_completeness_and_fps(tmp_path):
+def test_our_layout_completeness_and_fps(reader, tmp_path):
     write_run(tmp_path, "r", "nfs", {"a": shifted(4, 0), "b": shifted(6, 0)[:5]}, spf=0.02)
     (tmp_path / "r" / "nfs" / "c.txt").write_text("1,2,3\n")
     tr = load_tracker_results(tmp_path / "r" / "nfs", "nfs", ["a", "b", "c", "d"])
@@ -99,7 +111,7 @@ def test_our_layout_completeness_and_fps(tmp_path):
     assert tr.fps() == pytest.approx(50.0)  # 9 frames / (9 * 0.02 s)
 
 
-def test_pytracking_tab_int_files_and_run_ids(tmp_path):
+def test_pytracking_tab_int_files_and_run_ids(reader, tmp_path):
     for run, x in (("dimp_000", 10), ("dimp_001", 30)):
         folder = tmp_path / run
         folder.mkdir()
@@ -110,7 +122,7 @@ def test_pytracking_tab_int_files_and_run_ids(tmp_path):
     assert tr.label == "dimp" and tr.fps() == pytest.approx(2.0)
 
 
-def test_got10k_toolkit_repetitions_with_time_matrix(tmp_path):
+def test_got10k_toolkit_repetitions_with_time_matrix(reader, tmp_path):
     seq = tmp_path / "trk" / "GOT-10k_Val_000001"
     seq.mkdir(parents=True)
     name = seq.name
@@ -122,7 +134,7 @@ def test_got10k_toolkit_repetitions_with_time_matrix(tmp_path):
     assert tr.fps() == pytest.approx(6 / 1.2)
 
 
-def test_prefixed_and_unprefixed_names(tmp_path):
+def test_prefixed_and_unprefixed_names(reader, tmp_path):
     shared = tmp_path / "ostrack_shared"
     shared.mkdir()
     (shared / "basketball-1.txt").write_text("1,1,5,5\n")  # LaSOT's
@@ -139,6 +151,116 @@ def test_prefixed_and_unprefixed_names(tmp_path):
 def test_missing_folder_is_one_line_error(tmp_path):
     with pytest.raises(UserError, match="results folder not found"):
         load_tracker_results(tmp_path / "nope", "nfs", ["a"])
+
+
+ODD_FILES = {
+    "comma.txt": "1.5,2.25,3,4\n5,6,7,8\n",
+    "tab_int.txt": "10\t10\t20\t20\r\n11\t12\t20\t20\r\n",
+    "spaces.txt": "  1 2 3 4\n5  6 7 8",
+    "blank_lines.txt": "1,2,3,4\n\n5,6,7,8\n\n",
+    "comma_space.txt": "1, 2, 3, 4\n5 ,6,7,8\n",
+    "trailing_comma.txt": "1,2,3,4,\n5,6,7,8,\n",
+    "double_comma.txt": "1,,2,3,4\n5,6,7,8\n",
+    "exponent.txt": "1e1,-2.5E-1,+3,4\n-0,.5,6.,8\n",
+    "nan.txt": "1,2,3,4\nnan,NaN,3,4\n",
+    "semicolon.txt": "1;2;3;4\n",
+    "bom.txt": "\ufeff1,2,3,4\n",
+    "long.txt": "123456789012345678.5,0.1000000000000000055511151231257827,3,4\n",
+    "short_row.txt": "1,2,3,4\n5,6,7\n",
+    "long_row.txt": "1,2,3,4\n5,6,7,8,9\n",
+    "word.txt": "1,2,3,4\n1,2,x,4\n",
+    "na.txt": "1,2,3,4\nNA,2,3,4\n",
+    "empty.txt": "",
+    "five_cols.txt": "1,2,3,4,5\n",
+}
+
+
+@pytest.mark.parametrize("ncols", [4, None])
+@pytest.mark.parametrize("breaker", [False, True])
+def test_batched_reading_matches_file_by_file(tmp_path, monkeypatch, ncols, breaker):
+    # long_row.txt makes pandas refuse the whole comma batch; without it the batch parses the rest
+    paths = []
+    for name, text in ODD_FILES.items():
+        if name == "long_row.txt" and not breaker:
+            continue
+        (tmp_path / name).write_text(text, encoding="utf-8", newline="")
+        paths.append(tmp_path / name)
+    paths.append(tmp_path / "absent.txt")
+    (tmp_path / "latin1.txt").write_bytes("1,2,3,4\n\xe9\n".encode("latin-1"))
+    paths.append(tmp_path / "latin1.txt")
+    # the same files many times over, so that a batch holds more than one file of each kind
+    paths = paths * 3
+
+    def one(p):
+        try:
+            return read_table(p, ncols=ncols)
+        except UserError as exc:
+            return exc
+
+    expected = [one(p) for p in paths]
+    monkeypatch.setattr(results_mod, "BATCH_MIN_BYTES", 0)
+    batched = []
+    parse_batch = results_mod._parse_batch
+
+    def spy(blobs, *args):
+        out = parse_batch(blobs, *args)
+        batched.extend(t for t in out if t is not None)
+        return out
+
+    monkeypatch.setattr(results_mod, "_parse_batch", spy)
+    got = read_tables(paths, ncols=ncols)
+    # comma.txt, tab_int.txt, spaces.txt, comma_space.txt, exponent.txt, long.txt, three times each
+    assert len(batched) == (6 if not breaker else 2) * 3 + (3 if ncols is None else 0)
+    assert len(got) == len(expected)
+    for p, want, have in zip(paths, expected, got):
+        if isinstance(want, UserError):
+            assert isinstance(have, UserError) and str(have) == str(want), p.name
+        else:
+            assert not isinstance(have, UserError), (p.name, have)
+            assert have.shape == want.shape and have.dtype == want.dtype, p.name
+            np.testing.assert_array_equal(have, want, err_msg=p.name)
+    word = [p.name for p in paths].index("word.txt")
+    assert str(got[word]).endswith("word.txt:2: cannot parse '1,2,x,4' as numbers")
+
+
+def test_batched_reading_of_our_float_files_is_exact(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    store = ResultStore(tmp_path, "r")
+    arrays = {}
+    for i in range(30):
+        boxes = rng.uniform(-50, 2000, (int(rng.integers(1, 300)), 4))
+        arrays[f"s{i}"] = boxes
+        store.write("nfs", f"s{i}", boxes, rng.uniform(1e-4, 0.1, len(boxes)))
+    per_file = load_tracker_results(tmp_path / "r" / "nfs", "nfs", list(arrays))
+    monkeypatch.setattr(results_mod, "BATCH_MIN_BYTES", 0)
+    batched = load_tracker_results(tmp_path / "r" / "nfs", "nfs", list(arrays))
+    for name in arrays:
+        a, b = per_file.sequences[name], batched.sequences[name]
+        np.testing.assert_array_equal(a.runs[0], b.runs[0])
+        np.testing.assert_array_equal(a.times[0], b.times[0])
+        np.testing.assert_allclose(a.runs[0], arrays[name], atol=5e-5)
+    assert per_file.fps() == batched.fps()
+
+
+def test_absolute_and_relative_tracker_paths_resolve_alike(tmp_path, monkeypatch, benches):
+    seqs = [gt_seq("nfs_s0", 4), gt_seq("nfs_s1", 4)]
+    benches["nfs"] = FakeBench("nfs", seqs, "ostrack")
+    flat = tmp_path / "imported" / "dimp"  # pytracking layout: <seq>.txt directly in the folder
+    flat.mkdir(parents=True)
+    for s in seqs:
+        (flat / f"{s.name}.txt").write_text("10\t10\t20\t20\n" * 4)
+    write_run(tmp_path / "elsewhere", "mine", "nfs", {s.name: shifted(4, 2) for s in seqs},
+              record={"tracker": {"tracker": "ostrack256"}})
+    monkeypatch.chdir(tmp_path)
+    results = tmp_path / "results"
+    run_dir = tmp_path / "elsewhere" / "mine"
+    for rel, want in (("imported/dimp", (flat, None)), ("elsewhere/mine", (run_dir / "nfs", run_dir))):
+        assert resolve_source(results, str(tmp_path / rel), "nfs") == want
+        assert tuple(p and p.absolute() for p in resolve_source(results, rel, "nfs")) == want
+    by_abs = evaluate_runs(["nfs"], [str(flat)], results=results)[0]
+    by_rel = evaluate_runs(["nfs"], ["imported/dimp"], results=results)[0]
+    assert by_abs.trackers[0].label == by_rel.trackers[0].label == "dimp"
+    assert by_abs.trackers[0].value("auc") == by_rel.trackers[0].value("auc") == pytest.approx(100 * 20 / 21)
 
 
 # ---- evaluation -------------------------------------------------------------------------------------
@@ -161,6 +283,55 @@ def test_incomplete_results_are_refused_or_scored_on_the_common_subset(tmp_path)
     be = _evaluate(tmp_path, runs, seqs, skip_missing=True)
     assert be.sequences == ["a"]
     assert any("1 of 2" in n for n in be.notes)
+
+
+def test_incomplete_results_get_one_refusal_message_wherever_they_are_found(tmp_path, benches):
+    seqs = [gt_seq("a", 4), gt_seq("b", 4)]
+    benches["nfs"] = FakeBench("nfs", seqs, "ostrack")
+    runs = {"good": {"a": shifted(4, 0), "b": shifted(4, 0)}, "part": {"a": shifted(4, 0)}}
+    with pytest.raises(UserError) as direct:
+        _evaluate(tmp_path, runs, seqs)
+    with pytest.raises(UserError) as piped:  # refused before any ground truth is loaded
+        evaluate_runs(["nfs"], list(runs), results=tmp_path)
+    assert str(piped.value) == str(direct.value)
+    assert "--skip-missing to score the 1 nfs sequences every tracker has" in str(direct.value)
+
+
+def test_evaluation_leaves_the_loaded_results_untouched(tmp_path):
+    # 3 rows for 4 frames: the GOT-10k evaluator refuses the sequence, OSTrack's pads it
+    seqs = [gt_seq("a", 4, "got10k_val"), gt_seq("b", 4, "got10k_val")]
+    write_run(tmp_path, "t", "got10k_val", {"a": shifted(4, 0)[:3], "b": shifted(4, 0)})
+    tr = load_tracker_results(tmp_path / "t" / "got10k_val", "got10k_val", ["a", "b"])
+    check_rows(tr, {"a": 4, "b": 4})
+    before = (dict(tr.completeness.unusable), list(tr.completeness.missing))
+    got = evaluate_bench("got10k_val", CONVENTIONS["got10k"], seqs, [tr], skip_missing=True)
+    assert got.sequences == ["b"]
+    again = evaluate_bench("got10k_val", CONVENTIONS["got10k"], seqs, [tr], skip_missing=True)
+    assert again.sequences == ["b"] and again.notes == got.notes
+    assert (tr.completeness.unusable, tr.completeness.missing) == before
+    with pytest.raises(UserError, match="a: 3 rows for 4 frames"):
+        evaluate_bench("got10k_val", CONVENTIONS["got10k"], seqs, [tr])
+    # another convention on the same loaded results is not refused for the GOT-10k evaluator's reason
+    ost = evaluate_bench("got10k_val", CONVENTIONS["ostrack"], seqs, [tr])
+    assert ost.sequences == ["a", "b"]
+
+
+def test_got10k_fps_is_the_toolkits_mean_of_inverse_times(tmp_path):
+    seqs = [gt_seq("a", 4, "got10k_val"), gt_seq("b", 4, "got10k_val")]
+    write_run(tmp_path, "t", "got10k_val", {"a": shifted(4, 0), "b": shifted(4, 0)})
+    folder = tmp_path / "t" / "got10k_val"
+    (folder / "a_time.txt").write_text("0.1\n0.2\n0\n0.4\n")  # a zero time is dropped, as the toolkit does
+    (folder / "b_time.txt").write_text("0.5\n0.5\n0.5\n0.5\n")
+    loaded = [load_tracker_results(folder, "got10k_val", ["a", "b"], label="t")]
+    got = evaluate_bench("got10k_val", CONVENTIONS["got10k"], seqs, loaded)
+    # mean(1 / t) over every positive time of every sequence: (10 + 5 + 2.5 + 4 * 2) / 7
+    assert got.trackers[0].fps == pytest.approx(25.5 / 7)
+    data = json.loads(report_json(ReportContext([got])))["trackers"]["t"]
+    assert data["fps"] == pytest.approx(25.5 / 7)
+    assert data["sequences"]["a"]["fps"] == pytest.approx(17.5 / 3) and data["sequences"]["b"]["fps"] == 2.0
+    # the pytracking family keeps frames / seconds: 8 frames in 2.7 s
+    ost = evaluate_bench("got10k_val", CONVENTIONS["ostrack"], seqs, loaded)
+    assert ost.trackers[0].fps == pytest.approx(8 / 2.7)
 
 
 def test_trackingnet_server_scores_missing_sequences_as_zeros(tmp_path):
@@ -193,10 +364,26 @@ def three(tmp_path):
 
 
 @pytest.mark.parametrize("table", sorted(TABLES))
-@pytest.mark.parametrize("fmt", ["md", "latex", "csv"])
+@pytest.mark.parametrize("fmt", ["md", "latex", "csv", "json"])
 def test_every_table_renders_in_every_format(three, table, fmt):
     evals = {"A5": [three["itb"]], "attributes": [three["lasot"]]}.get(table, [three["nfs"], three["lasot"]])
     ctx = ReportContext(evals, CIOptions(samples=200), per_sequence=True)
+    if fmt == "json":
+        data = json.loads(report_json(ctx, with_macs=table in {"3", "6", "A4"}))
+        per_bench = {evals[0].bench: data} if len(evals) == 1 else data["benches"]
+        assert list(per_bench) == [be.bench for be in evals]
+        for be in evals:
+            trackers = per_bench[be.bench]["trackers"]
+            assert list(trackers) == ["good", "mid", "bad"]
+            for label, t in trackers.items():
+                assert t[be.convention.headline] == be.tracker(label).value(be.convention.headline)
+                assert set(t["ci"]) == set(be.metrics) and set(t["sequences"]) == set(be.sequences)
+                assert ("macs" in t) == (table in {"3", "6", "A4"})
+        if table == "A5":
+            assert set(per_bench["itb"]["trackers"]["good"]["scenarios"]) == {"animal", "uav"}
+        if "lasot" in per_bench:
+            assert len(per_bench["lasot"]["trackers"]["good"]["attributes"]) == 14
+        return
     tables = build_tables(ctx, table)
     text = render(tables, fmt)
     assert "good" in text and "bad" in text
@@ -254,16 +441,76 @@ def test_json_schema_percent_unrounded(three):
     ctx = ReportContext([three["nfs"]], CIOptions(samples=200))
     data = json.loads(report_json(ctx))
     assert data["bench"] == "nfs" and set(data["trackers"]) == {"good", "mid", "bad"}
-    good = data["trackers"]["good"]
+    good, bad = data["trackers"]["good"], data["trackers"]["bad"]
     assert set(good) >= {"auc", "precision", "norm_precision", "fps", "sequences", "ci"}
-    assert good["auc"] == three["nfs"].trackers[0].value("auc")
+    # by hand: every sequence is 6 frames of a 20x20 box, frames 1-5 shifted d px (frame 0 is the GT).
+    # good, d = 1: IoU 380/420 = 0.905 passes 19 of the 21 thresholds, frame 0 passes 20:
+    # AUC = (20 + 5 * 19) / (6 * 21); centre error 1 px, normalised 1/20: all frames within 20 px / 0.2
+    assert good["auc"] == pytest.approx(100 * 115 / 126, abs=1e-12)
+    assert good["precision"] == 100.0 and good["norm_precision"] == 100.0
+    # bad, d = 9: IoU 220/580 = 0.379 passes 8 thresholds (0 .. 0.35); normalised error 9/20 > 0.2
+    assert bad["auc"] == pytest.approx(100 * 60 / 126, abs=1e-12)
+    assert bad["precision"] == 100.0 and bad["norm_precision"] == pytest.approx(100 / 6, abs=1e-12)
+    assert good["auc"] == three["nfs"].trackers[0].value("auc")  # unrounded
+    assert 0 <= good["auc"] <= 100 and good["ci"]["auc"][0] <= good["auc"] <= good["ci"]["auc"][1]
+    assert good["fps"] == pytest.approx(100.0)  # 0.01 s per frame
     assert set(good["sequences"]) == {"nfs_s0", "nfs_s1", "nfs_s2"}
     assert set(good["sequences"]["nfs_s0"]) == {"auc", "precision", "norm_precision", "fps"}
-    assert 0 <= good["auc"] <= 100 and good["ci"]["auc"][0] <= good["auc"] <= good["ci"]["auc"][1]
+    assert good["sequences"]["nfs_s1"]["auc"] == pytest.approx(100 * 115 / 126, abs=1e-12)
+    # identical sequences: every resample gives the same score
+    assert good["ci"]["auc"] == pytest.approx([100 * 115 / 126] * 2, abs=1e-9)
+    assert bad["diff_ci"]["auc"] == pytest.approx([100 * (60 - 115) / 126] * 2, abs=1e-9)
     assert data["trackers"]["mid"]["diff_reference"] == "good"
     both = json.loads(report_json(ReportContext([three["nfs"], three["itb"]])))
     assert set(both["benches"]) == {"nfs", "itb"}
     assert set(both["benches"]["itb"]["trackers"]["good"]["scenarios"]) == {"animal", "uav"}
+
+
+def test_report_intervals_are_the_bootstrap_modules(three):
+    be = three["nfs"]
+    opts = CIOptions(samples=300, seed=4)
+    iv = ReportContext([be], opts).intervals(be)
+    ref = be.trackers[0]
+    for t in be.trackers:
+        for m in be.metrics:
+            num, den = t.scores.num[m], t.scores.den[m]
+            assert iv.scores[(t.label, m)] == bootstrap_ci(num, den, opts.samples, opts.seed, opts.level)
+            if t is not ref:
+                assert iv.diffs[(t.label, m)] == paired_difference_ci(
+                    ref.scores.num[m], ref.scores.den[m], num, den, opts.samples, opts.seed, opts.level)
+
+
+def test_attribute_table_names_sequences_without_labels(tmp_path):
+    seqs = [gt_seq("airplane-1", 6, "lasot", target_visible=np.ones(6, bool)),
+            gt_seq("mystery-1", 6, "lasot", target_visible=np.ones(6, bool))]
+    be = _evaluate(tmp_path, {"t": {s.name: shifted(6, 2) for s in seqs}}, seqs, bench="lasot")
+    from ostrack_eval.datasets.lasot import attribute_names
+
+    table = build_tables(ReportContext([be]), "attributes")[0]
+    assert [c.label for c in table.columns[:-1]] == [abbr for abbr, _ in attribute_names()]
+    assert any("mystery-1" in n and "no attribute labels" in n for n in table.notes)
+    data = json.loads(report_json(ReportContext([be])))
+    assert any("mystery-1" in n for n in data["notes"])
+    # airplane-1 has POC (the packaged toolkit table): the POC column is that one sequence's AUC
+    poc = [c.label for c in table.columns].index("POC")
+    assert table.rows[0].cells[poc].value == be.trackers[0].scores.sequence_scores("auc")[0]
+    iv = [c.label for c in table.columns].index("IV")
+    assert table.rows[0].cells[iv].value is None
+
+
+def test_report_uses_the_adapters_convention(tmp_path, benches):
+    assert not hasattr(metrics, "DEFAULT_CONVENTIONS") and not hasattr(metrics, "default_convention")
+    # GT touching x = 0 in frames 1-3: valid for OSTrack's rule, invalid (overlap -1) for pytracking's
+    gt = np.array([[5, 5, 20, 20]] + [[0, 5, 20, 20]] * 3, float)
+    seqs = [Sequence("s", [Path("f.jpg")] * 4, gt, "nfs")]
+    benches["nfs"] = FakeBench("nfs", seqs, "pytracking")
+    write_run(tmp_path, "t", "nfs", {"s": gt.copy()})
+    out = tmp_path / "r.json"
+    assert main(["report", "--bench", "nfs", "--tracker", "t", "--results", str(tmp_path), "--format", "json",
+                 "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["convention"] == "pytracking"
+    assert data["trackers"]["t"]["auc"] == pytest.approx(100 * 20 / 21 / 4)  # only frame 0 counts
 
 
 # ---- the command ------------------------------------------------------------------------------------
@@ -322,3 +569,66 @@ def test_report_on_real_adapter_with_fake_lasot(tmp_path):
     assert rc == 0 and data["sequences_scored"] == 2
     # a perfect prediction: every visible frame hits all thresholds but 1.0; invisible frames fail
     assert 0 < data["trackers"]["t"]["auc"] <= 100 * 20 / 21 + 1e-9
+
+
+@pytest.fixture(scope="module")
+def demo_results(tmp_path_factory):
+    """The rendered demo benchmark and two trackers' results: an ``identity`` baseline (the first box
+    on every frame) imported in the pytracking layout (tab-separated integers, no time files), and a
+    run of ours that is the ground truth moved 3 px."""
+    from ostrack_eval.datasets.demo import Demo, ensure_demo
+
+    base = tmp_path_factory.mktemp("demo")
+    root = ensure_demo(base / "cache" / "demo-v1", progress=False)
+    bench = Demo(root)
+    imported = base / "imported" / "identity"
+    imported.mkdir(parents=True)
+    store = ResultStore(base / "results", "shifted")
+    gts = {}
+    for name in bench.sequence_names():
+        gt = bench.load(name).ground_truth
+        gts[name] = gt
+        init = np.round(gt[0]).astype(int)
+        (imported / f"{name}.txt").write_text("".join("\t".join(map(str, init)) + "\n" for _ in gt))
+        moved = gt.copy()
+        moved[1:, :2] += 3
+        moved[:, 2:] = np.maximum(moved[:, 2:], 1)
+        store.write("demo", name, moved, np.full(len(gt), 0.02))
+    return {"root": root, "imported": imported, "results": base / "results", "gt": gts}
+
+
+def test_report_and_plot_commands_on_the_demo_benchmark(demo_results, tmp_path, monkeypatch, capsys):
+    from ostrack_eval.datasets.demo import Demo
+
+    monkeypatch.setenv("OSTRACK_EVAL_CACHE", str(demo_results["root"].parent))
+    common = ["--bench", "demo", "--tracker", "shifted", str(demo_results["imported"]),
+              "--results", str(demo_results["results"])]
+    out = tmp_path / "demo.json"
+    assert main(["report", *common, "--format", "json", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["convention"] == Demo.convention and data["sequences_scored"] == 8
+    assert list(data["trackers"]) == ["shifted", "identity"]
+    # the identity baseline scored outside the report pipeline, on the adapter's convention
+    conv = CONVENTIONS[Demo.convention]
+    init = {n: np.round(g[0]) for n, g in demo_results["gt"].items()}
+    names = list(data["trackers"]["identity"]["sequences"])
+    measures = [[frame_measures(conv, np.tile(init[n], (len(demo_results["gt"][n]), 1)), demo_results["gt"][n],
+                                tag="demo")] for n in names]
+    expected = score_sequences(conv, names, measures)
+    for m in ("auc", "precision", "norm_precision"):
+        assert data["trackers"]["identity"][m] == pytest.approx(expected.score(m), abs=1e-9)
+    assert data["trackers"]["identity"]["fps"] is None  # no time files
+    assert data["trackers"]["shifted"]["fps"] == pytest.approx(50.0)
+    assert data["trackers"]["shifted"]["auc"] > data["trackers"]["identity"]["auc"]
+    capsys.readouterr()
+
+    assert main(["report", *common, "--table", "1", "--format", "latex"]) == 0
+    latex = capsys.readouterr().out
+    assert "\\toprule" in latex and "shifted" in latex and "identity" in latex
+
+    plots = tmp_path / "plots"
+    assert main(["plot", *common, "--out", str(plots)]) == 0
+    written = sorted(p.name for p in plots.iterdir())
+    assert written == sorted(f"demo_{c}.{e}" for c in ("success", "precision", "norm_precision")
+                             for e in ("png", "pdf"))
+    assert str(plots / "demo_success.png") in capsys.readouterr().out

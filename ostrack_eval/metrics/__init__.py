@@ -15,19 +15,24 @@ from ostrack_eval.metrics.boxes import (
     iou_rounded_pixel,
     normalised_centre_error,
 )
-from ostrack_eval.metrics.bootstrap import Interval, bootstrap_ci, paired_difference_ci, resampled_scores
+from ostrack_eval.metrics.bootstrap import (
+    Interval,
+    PairedIntervals,
+    bootstrap_ci,
+    paired_difference_ci,
+    paired_intervals,
+    resampled_scores,
+)
 from ostrack_eval.metrics.conventions import (
     BENCH_TAGS,
     CONVENTIONS,
-    DEFAULT_CONVENTIONS,
     METRIC_LABELS,
     VISIBILITY_TAGS,
     Convention,
     bench_tag,
-    default_convention,
     get_convention,
 )
-from ostrack_eval.metrics.curves import auc_mean, auc_trapz, precision_curve, success_curve, threshold_counts
+from ostrack_eval.metrics.curves import auc_mean, auc_trapz, success_curve, threshold_counts
 from ostrack_eval.metrics.frames import (
     FrameMeasures,
     ResultError,
@@ -40,11 +45,11 @@ from ostrack_eval.metrics.frames import (
 from ostrack_eval.metrics.scores import BenchScores, Curve, score_sequences
 
 __all__ = [
-    "BENCH_TAGS", "CONVENTIONS", "DEFAULT_CONVENTIONS", "METRIC_LABELS", "VISIBILITY_TAGS",
-    "BenchScores", "Convention", "Curve", "FrameMeasures", "Interval", "ResultError",
+    "BENCH_TAGS", "CONVENTIONS", "METRIC_LABELS", "VISIBILITY_TAGS",
+    "BenchScores", "Convention", "Curve", "FrameMeasures", "Interval", "PairedIntervals", "ResultError",
     "auc_mean", "auc_trapz", "bench_tag", "bootstrap_ci", "centre_error", "centres_pixel", "centres_plus_one",
-    "clip_to_image", "default_convention", "frame_measures", "get_convention", "got10k_frames", "iou_continuous",
+    "clip_to_image", "frame_measures", "get_convention", "got10k_frames", "iou_continuous",
     "iou_pixel", "iou_rounded_pixel", "itb_frames", "normalised_centre_error", "paired_difference_ci",
-    "precision_curve", "pytracking_frames", "resampled_scores", "score_sequences", "success_curve",
+    "paired_intervals", "pytracking_frames", "resampled_scores", "score_sequences", "success_curve",
     "threshold_counts", "trackingnet_frames",
 ]

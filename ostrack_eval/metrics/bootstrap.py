@@ -59,14 +59,45 @@ def percentile_interval(draws: np.ndarray, level: float = 0.95) -> list[Interval
     return [Interval(float(a), float(b)) for a, b in zip(np.atleast_1d(lo), np.atleast_1d(hi))]
 
 
+@dataclass(frozen=True)
+class PairedIntervals:
+    """``scores[t][k]``: interval of tracker ``t``'s score ``k``; ``diffs[t - 1][k]``: of tracker ``t``'s
+    score minus tracker 0's (percentage points), for ``t >= 1``."""
+
+    scores: list[list[Interval]]
+    diffs: list[list[Interval]]
+
+
+def paired_intervals(num: np.ndarray, den: np.ndarray, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
+                     level: float = 0.95) -> PairedIntervals:
+    """Intervals of every score of every tracker, and of every tracker's difference to tracker 0.
+
+    ``num`` and ``den`` are ``(S, T, K)``: ``S`` sequences, ``T`` trackers, ``K`` scores. One weight
+    matrix serves all ``T * K`` columns, so every difference is paired.
+    """
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    if num.ndim != 3 or num.shape != den.shape:
+        raise ValueError("num and den must be (sequences, trackers, scores) arrays of one shape")
+    s, t, k = num.shape
+    draws = resampled_scores(num.reshape(s, t * k), den.reshape(s, t * k), samples, seed).reshape(samples, t, k)
+    scores = [percentile_interval(draws[:, i], level) for i in range(t)]
+    diffs = [percentile_interval(draws[:, i] - draws[:, 0], level) for i in range(1, t)]
+    return PairedIntervals(scores, diffs)
+
+
+def _columns(*arrays: np.ndarray) -> np.ndarray:
+    """``(S,)`` arrays as the ``(S, trackers, 1)`` layout of :func:`paired_intervals`."""
+    return np.column_stack([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])[:, :, None]
+
+
 def bootstrap_ci(num: np.ndarray, den: np.ndarray, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED,
                  level: float = 0.95) -> Interval:
     """Confidence interval of one score (percent)."""
-    return percentile_interval(resampled_scores(num, den, samples, seed), level)[0]
+    return paired_intervals(_columns(num), _columns(den), samples, seed, level).scores[0][0]
 
 
 def paired_difference_ci(num_a: np.ndarray, den_a: np.ndarray, num_b: np.ndarray, den_b: np.ndarray,
                          samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED, level: float = 0.95) -> Interval:
     """Confidence interval of ``score_b - score_a`` (percentage points), sequences resampled jointly."""
-    draws = resampled_scores(np.column_stack([num_a, num_b]), np.column_stack([den_a, den_b]), samples, seed)
-    return percentile_interval(draws[:, 1] - draws[:, 0], level)[0]
+    return paired_intervals(_columns(num_a, num_b), _columns(den_a, den_b), samples, seed, level).diffs[0][0]

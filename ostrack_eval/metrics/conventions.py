@@ -32,7 +32,9 @@ class Convention:
     ``family`` picks the per-frame rules (``pytracking``, ``got10k``, ``trackingnet``, ``itb``);
     ``valid_needs_xy`` is pytracking's stricter validity test (GT ``x, y, w, h`` all > 0) against
     OSTrack's copy, which only tests ``w, h > 0``. ``metrics`` are the keys this convention reports,
-    ``headline`` the one a one-number table (AUC or AO) shows.
+    ``headline`` the one a one-number table (AUC or AO) shows. ``fps_rule`` is how per-frame times become a
+    speed: ``"frames_per_second"`` (all timed frames / their total time, as pytracking's runner) or
+    ``"mean_inverse"`` (the GOT-10k toolkit's ``mean(1 / t)`` over every time ``t > 0``).
     """
 
     name: str
@@ -41,6 +43,7 @@ class Convention:
     metrics: tuple[str, ...]
     headline: str
     valid_needs_xy: bool = False
+    fps_rule: str = "frames_per_second"
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -55,8 +58,9 @@ CONVENTIONS: dict[str, Convention] = {
                    "(+ target_visible)", ("auc", "norm_precision", "precision"), "auc"),
         Convention("got10k", "got10k",
                    "GOT-10k toolkit: continuous IoU of boxes clipped to the image, frame 0 excluded, "
-                   "valid = cover > 0, AO/SR over all frames of all sequences and repetitions",
-                   ("ao", "sr50", "sr75"), "ao"),
+                   "valid = cover > 0, AO/SR over all frames of all sequences and repetitions, "
+                   "FPS = mean(1 / t) over all positive frame times",
+                   ("ao", "sr50", "sr75"), "ao", fps_rule="mean_inverse"),
         Convention("trackingnet_server", "trackingnet",
                    "TrackingNet server (devkit metrics.py): boxes rounded to integers, +1-pixel IoU, "
                    "centre x+(w+1)/2, 21-point curves integrated with the trapezoid rule",
@@ -85,30 +89,12 @@ BENCH_TAGS: dict[str, str] = {
 # absence too (TNL2K all-zero rows, GOT-10k labels) but the reference analysis never saw it there.
 VISIBILITY_TAGS = frozenset({"lasot", "lasot_extension_subset"})
 
-# bench name -> the convention its published numbers were computed with
-DEFAULT_CONVENTIONS: dict[str, str] = {
-    "lasot": "ostrack",
-    "lasot_ext": "ostrack",
-    "trackingnet": "trackingnet_server",
-    "got10k": "got10k",
-    "got10k_val": "got10k",
-    "nfs": "ostrack",
-    "uav123": "ostrack",
-    "tnl2k": "ostrack",
-    "itb": "itb",
-    "demo": "ostrack",
-}
-
 
 def get_convention(name: str) -> Convention:
     try:
         return CONVENTIONS[name]
     except KeyError:
         raise UserError(f"unknown metric convention {name!r}; known: {', '.join(CONVENTIONS)}") from None
-
-
-def default_convention(bench: str) -> Convention:
-    return get_convention(DEFAULT_CONVENTIONS.get(bench, "ostrack"))
 
 
 def bench_tag(bench: str) -> str:

@@ -66,13 +66,6 @@ def success_curve(ious: np.ndarray, thresholds: np.ndarray = OVERLAP_21, denomin
     return threshold_counts(ious, thresholds, above=True)[0] / den
 
 
-def precision_curve(errors: np.ndarray, thresholds: np.ndarray = CENTRE_51, denominator: float | None = None) -> np.ndarray:
-    """Fraction of frames with centre error ``<=`` each threshold."""
-    errors = np.asarray(errors, dtype=np.float64).reshape(-1)
-    den = len(errors) if denominator is None else denominator
-    return threshold_counts(errors, thresholds, above=False)[0] / den
-
-
 def auc_mean(curve: np.ndarray) -> np.ndarray:
     """Area under a success curve as pytracking/GOT-10k define it: the mean of its points (last axis)."""
     return np.asarray(curve, dtype=np.float64).mean(axis=-1)

@@ -17,6 +17,7 @@ from ostrack_eval.metrics.boxes import (
     clip_to_image,
     iou_continuous,
     iou_pixel,
+    iou_rounded_pixel,
     normalised_centre_error,
 )
 from ostrack_eval.metrics.conventions import Convention
@@ -40,7 +41,6 @@ class FrameMeasures:
     centre: np.ndarray
     norm_centre: np.ndarray
     denominator: int
-    valid: np.ndarray
 
 
 def _boxes(arr: np.ndarray | None, what: str) -> np.ndarray:
@@ -129,7 +129,7 @@ def pytracking_frames(pred: np.ndarray, gt: np.ndarray, *, tag: str = "", visibl
         centre[~vis] = np.inf
     if np.isnan(overlap).any():
         raise ResultError(f"NaN overlap in frame {_first_row(np.isnan(overlap))}")
-    return FrameMeasures(overlap, centre, norm, m, valid)
+    return FrameMeasures(overlap, centre, norm, m)
 
 
 def trackingnet_frames(pred: np.ndarray | None, gt: np.ndarray) -> FrameMeasures:
@@ -139,7 +139,7 @@ def trackingnet_frames(pred: np.ndarray | None, gt: np.ndarray) -> FrameMeasures
     longer one is cut to the GT length and missing rows are NaN (failures); row 0 is the GT; no frame is
     invalid; centre ``x + (w + 1) / 2``; normalised distance ``sqrt((dx/w)·dx/w + (dy/h)·dy/h)``.
     """
-    gt = np.round(np.asarray(gt, dtype=np.float64))
+    gt = np.asarray(gt, dtype=np.float64)
     if gt.ndim != 2 or gt.shape[1] != 4 or len(gt) == 0:
         raise ResultError(f"ground truth must be a non-empty (M, 4) array, got shape {gt.shape}")
     m = len(gt)
@@ -148,17 +148,19 @@ def trackingnet_frames(pred: np.ndarray | None, gt: np.ndarray) -> FrameMeasures
         pred = _boxes(pred, "prediction")
         boxes[:] = np.nan
         k = min(len(pred), m)
-        boxes[:k] = np.round(pred[:k])
+        boxes[:k] = pred[:k]
     boxes[0] = gt[0]
 
-    overlap = iou_pixel(boxes, gt)
+    overlap = iou_rounded_pixel(boxes, gt)
+    # the server rounds once, up front: the centres see the same integer boxes as the IoU
+    gt, boxes = np.round(gt), np.round(boxes)
     gc, pc = centres_plus_one(gt), centres_plus_one(boxes)
     d = gc - pc
     centre = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
     with np.errstate(divide="ignore", invalid="ignore"):
         w, h = gt[:, 2], gt[:, 3]
         norm = np.sqrt(d[:, 0] / w * d[:, 0] / w + d[:, 1] / h * d[:, 1] / h)
-    return FrameMeasures(overlap, centre, norm, m, np.ones(m, dtype=bool))
+    return FrameMeasures(overlap, centre, norm, m)
 
 
 def itb_frames(pred: np.ndarray, gt: np.ndarray) -> FrameMeasures:
@@ -189,7 +191,7 @@ def itb_frames(pred: np.ndarray, gt: np.ndarray) -> FrameMeasures:
         norm = np.full(m, -1.0)
         nmask = (gcn > 0).all(axis=1)
         norm[nmask] = centre_error(pcn[nmask], gcn[nmask])
-    return FrameMeasures(overlap, centre, norm, m, valid)
+    return FrameMeasures(overlap, centre, norm, m)
 
 
 def got10k_frames(pred: np.ndarray, gt: np.ndarray, *, cover: np.ndarray | None = None,
@@ -221,7 +223,7 @@ def got10k_frames(pred: np.ndarray, gt: np.ndarray, *, cover: np.ndarray | None 
         valid = cover[1:] > 0
     overlap = iou[valid]
     empty = np.zeros(0)
-    return FrameMeasures(overlap, empty, empty, len(overlap), valid)
+    return FrameMeasures(overlap, empty, empty, len(overlap))
 
 
 def frame_measures(convention: Convention, pred: np.ndarray | None, gt: np.ndarray, *, tag: str = "",

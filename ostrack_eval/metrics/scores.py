@@ -43,10 +43,10 @@ class Curve:
     num: np.ndarray
     den: np.ndarray
 
-    def value(self, subset: np.ndarray | None = None) -> np.ndarray:
-        num, den = (self.num, self.den) if subset is None else (self.num[subset], self.den[subset])
+    def value(self) -> np.ndarray:
+        """The benchmark curve in percent."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return 100.0 * num.sum(axis=0) / den.sum()
+            return 100.0 * self.num.sum(axis=0) / self.den.sum()
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,6 @@ class BenchScores:
         """Per-sequence scores in percent (NaN where a sequence has nothing to score)."""
         with np.errstate(invalid="ignore", divide="ignore"):
             return 100.0 * self.num[metric] / self.den[metric]
-
-    def select(self, subset: np.ndarray) -> BenchScores:
-        idx = np.arange(len(self.sequences))[subset]
-        return BenchScores(self.convention, tuple(self.sequences[i] for i in idx),
-                           {k: v[idx] for k, v in self.num.items()}, {k: v[idx] for k, v in self.den.items()},
-                           {k: Curve(c.thresholds, c.num[idx], c.den[idx]) for k, c in self.curves.items()},
-                           self.runs[idx])
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ says so in the notes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from ostrack_eval.errors import UserError
 from ostrack_eval.metrics.conventions import VISIBILITY_TAGS, Convention, bench_tag
 from ostrack_eval.metrics.frames import FrameMeasures, ResultError, frame_measures
 from ostrack_eval.metrics.scores import BenchScores, score_sequences
-from ostrack_eval.reports.results import TrackerResults
+from ostrack_eval.reports.results import Completeness, TrackerResults
 
 
 @dataclass
@@ -77,26 +77,42 @@ def _measure_kwargs(seq: Sequence, convention: Convention, tag: str) -> dict:
     return {}
 
 
-def _refusal(bench: str, trackers: list[TrackerResults], bad: set[str], listed: int) -> UserError:
-    troubled = [t for t in trackers if t.completeness.bad]
-    first = troubled[0].completeness.summary()
-    more = f"; {len(troubled) - 1} more tracker(s) incomplete" if len(troubled) > 1 else ""
-    return UserError(f"{first}{more} — pass --skip-missing to score the {listed - len(bad)} {bench} sequences "
-                     f"every tracker has")
+def zero_fills(convention: Convention) -> bool:
+    """Whether a missing result is scored rather than left out: the TrackingNet server scores a missing
+    file as all-zero boxes."""
+    return convention.family == "trackingnet"
+
+
+def incomplete(bench: str, convention: Convention, completeness: list[Completeness], listed: int,
+               skip_missing: bool) -> set[str]:
+    """The sequences some tracker cannot be scored on; with any and no ``skip_missing``, the one-line
+    refusal (raised as :class:`UserError`) naming the first incomplete tracker's problems."""
+    bad: set[str] = set()
+    for comp in completeness:
+        bad |= set(comp.unusable) | (set() if zero_fills(convention) else set(comp.missing))
+    if bad and not skip_missing:
+        troubled = [c for c in completeness if c.unusable or (c.missing and not zero_fills(convention))]
+        more = f"; {len(troubled) - 1} more tracker(s) incomplete" if len(troubled) > 1 else ""
+        raise UserError(f"{troubled[0].summary()}{more} — pass --skip-missing to score the {listed - len(bad)} "
+                        f"{bench} sequences every tracker has")
+    return bad
 
 
 def evaluate_bench(bench: str, convention: Convention, sequences: list[Sequence], trackers: list[TrackerResults],
                    *, skip_missing: bool = False, listed: int | None = None) -> BenchEval:
     """Score every tracker on the sequences all of them can be scored on.
 
-    ``listed``: how many sequences were asked for, when ``sequences`` is already a subset of them.
+    ``listed``: how many sequences were asked for, when ``sequences`` is already a subset of them. The
+    loaded results are not changed: sequences the convention refuses are recorded in this evaluation only.
     """
     listed = len(sequences) if listed is None else listed
     tag = bench_tag(bench)
-    zero_fill = convention.family == "trackingnet"  # the server scores a missing file as all-zero boxes
+    zero_fill = zero_fills(convention)
     measures: list[dict[str, list[FrameMeasures]]] = []
+    completeness: list[Completeness] = []
     notes: list[str] = []
     for tr in trackers:
+        comp = replace(tr.completeness, unusable=dict(tr.completeness.unusable))
         per_seq: dict[str, list[FrameMeasures]] = {}
         for seq in sequences:
             result = tr.sequences.get(seq.name)
@@ -107,31 +123,27 @@ def evaluate_bench(bench: str, convention: Convention, sequences: list[Sequence]
                 kwargs = _measure_kwargs(seq, convention, tag)
                 per_seq[seq.name] = [frame_measures(convention, r, seq.ground_truth, **kwargs) for r in runs]
             except ResultError as exc:
-                tr.completeness.unusable[seq.name] = str(exc)
+                comp.unusable[seq.name] = str(exc)
         measures.append(per_seq)
-        if zero_fill and tr.completeness.missing:
-            notes.append(f"{tr.label}: {len(tr.completeness.missing)} missing sequence(s) scored as all-zero "
+        completeness.append(comp)
+        if zero_fill and comp.missing:
+            notes.append(f"{tr.label}: {len(comp.missing)} missing sequence(s) scored as all-zero "
                          f"boxes, as the TrackingNet server does")
-        if tr.completeness.wrong_rows:
-            notes.append(tr.completeness.summary())
-        notes += [f"{tr.label}: {w}" for w in tr.completeness.warnings[:3]]
+        if comp.wrong_rows:
+            notes.append(comp.summary())
+        notes += [f"{tr.label}: {w}" for w in comp.warnings[:3]]
 
-    bad: set[str] = set()
-    for tr in trackers:
-        bad |= set(tr.completeness.unusable) | (set() if zero_fill else set(tr.completeness.missing))
-    if bad and not skip_missing:
-        raise _refusal(bench, trackers, bad, listed)
+    bad = incomplete(bench, convention, completeness, listed, skip_missing)
     kept = [s for s in sequences if s.name not in bad]
     if not kept:
-        raise UserError(f"{bench}: no sequence has usable results for every tracker "
-                        f"({trackers[0].completeness.summary()})")
+        raise UserError(f"{bench}: no sequence has usable results for every tracker ({completeness[0].summary()})")
     if len(kept) < listed:
         notes.append(f"scored on the {len(kept)} of {listed} {bench} sequences that every tracker has")
     names = [s.name for s in kept]
     evals = []
     for tr, per_seq in zip(trackers, measures):
         scores = score_sequences(convention, names, [per_seq[n] for n in names])
-        evals.append(TrackerEval(tr, scores, tr.fps(names)))
+        evals.append(TrackerEval(tr, scores, tr.fps(names, convention.fps_rule)))
     return BenchEval(bench, convention, listed, names, evals, [dict(s.attributes) for s in kept], notes)
 
 
@@ -139,5 +151,5 @@ def server_only_bench(bench: str, convention: Convention, listed: int, trackers:
     """A benchmark whose ground truth is withheld: scores only from ``server_scores.json`` files."""
     notes = [f"{bench}: ground truth withheld; scores are the evaluation server's, read from "
              f"<results>/<run>/{bench}/server_scores.json ('–' where absent; make the zip with ostrack-eval pack)"]
-    evals = [TrackerEval(tr, None, tr.fps()) for tr in trackers]
+    evals = [TrackerEval(tr, None, tr.fps(rule=convention.fps_rule)) for tr in trackers]
     return BenchEval(bench, convention, listed, [], evals, [], notes, server_only=True)

@@ -31,9 +31,8 @@ def _clean(value):
     return value
 
 
-def _sequence_fps(t: TrackerEval, seq: str) -> float | None:
-    frames, seconds = t.results.timing([seq])
-    return frames / seconds if frames and seconds > 0 else None
+def _sequence_fps(be: BenchEval, t: TrackerEval, seq: str) -> float | None:
+    return t.results.fps([seq], be.convention.fps_rule)
 
 
 def _tracker_json(ctx: ReportContext, be: BenchEval, t: TrackerEval, with_macs: bool) -> dict:
@@ -45,7 +44,7 @@ def _tracker_json(ctx: ReportContext, be: BenchEval, t: TrackerEval, with_macs: 
     if t.scores is not None:
         per = {m: t.scores.sequence_scores(m) for m in be.metrics}
         for i, seq in enumerate(be.sequences):
-            sequences[seq] = {m: per[m][i] for m in be.metrics} | {"fps": _sequence_fps(t, seq)}
+            sequences[seq] = {m: per[m][i] for m in be.metrics} | {"fps": _sequence_fps(be, t, seq)}
     out["sequences"] = sequences
     if ctx.ci and t.scores is not None:
         iv = ctx.intervals(be)
@@ -59,16 +58,20 @@ def _tracker_json(ctx: ReportContext, be: BenchEval, t: TrackerEval, with_macs: 
                             for s in sorted({f for f in found if f})}
     if t.scores is not None and be.bench == "lasot":
         names = lasot_attribute_names()
-        flags = attribute_flags(be, names)
+        flags = attribute_flags(be, names).flags
         metric = be.convention.headline
         out["attributes"] = {abbr: t.value(metric, flags[abbr]) if flags[abbr].any() else None for abbr, _ in names}
     return out
 
 
 def bench_json(ctx: ReportContext, be: BenchEval, with_macs: bool = False) -> dict:
+    notes = list(be.notes)
+    if be.bench == "lasot" and be.sequences:
+        note = attribute_flags(be, lasot_attribute_names()).note()
+        notes += [note] if note else []
     return {"bench": be.bench, "convention": be.convention.name, "sequences_listed": be.listed,
             "sequences_scored": len(be.sequences),
-            "trackers": {t.label: _tracker_json(ctx, be, t, with_macs) for t in be.trackers}, "notes": be.notes}
+            "trackers": {t.label: _tracker_json(ctx, be, t, with_macs) for t in be.trackers}, "notes": notes}
 
 
 def report_json(ctx: ReportContext, with_macs: bool = False) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ostrack_eval.errors import UserError
-from ostrack_eval.metrics.conventions import DEFAULT_CONVENTIONS, Convention, get_convention
-from ostrack_eval.reports.evaluate import BenchEval, evaluate_bench, server_only_bench
+from ostrack_eval.metrics.conventions import Convention, get_convention
+from ostrack_eval.reports.evaluate import BenchEval, evaluate_bench, incomplete, server_only_bench
 from ostrack_eval.reports.results import TrackerResults, check_rows, load_tracker_results
 from ostrack_eval.reports.runs import read_run_record, read_server_scores, resolve_source
 
@@ -42,10 +42,9 @@ def select_sequences(listed: list[str], wanted: list[str] | None, bench: str) ->
     return [n for n in listed if n in keep]
 
 
-def _convention(benchmark, bench: str, name: str | None) -> Convention:
-    if name:
-        return get_convention(name)
-    return get_convention(getattr(benchmark, "convention", None) or DEFAULT_CONVENTIONS.get(bench, "ostrack"))
+def _convention(benchmark, name: str | None) -> Convention:
+    """``--convention``, else the adapter's own: the one its benchmark's published numbers used."""
+    return get_convention(name or benchmark.convention)
 
 
 def evaluate_runs(benches: list[str], trackers: list[str], *, results: str | Path = "results",
@@ -59,7 +58,7 @@ def evaluate_runs(benches: list[str], trackers: list[str], *, results: str | Pat
     for bench in benches:
         sources = [resolve_source(results, name, bench) for name in trackers]
         benchmark = get_benchmark(bench, root)
-        conv = _convention(benchmark, bench, convention)
+        conv = _convention(benchmark, convention)
         names = select_sequences(benchmark.sequence_names(), sequences, bench)
         loaded: list[TrackerResults] = []
         for label, (path, run_dir) in zip(names_shown, sources):
@@ -76,18 +75,10 @@ def evaluate_runs(benches: list[str], trackers: list[str], *, results: str | Pat
 
 def _score(bench: str, benchmark, conv: Convention, names: list[str], loaded: list[TrackerResults],
            skip_missing: bool) -> BenchEval:
-    zero_fill = conv.family == "trackingnet"  # the server scores missing files, so nothing is left out
-    if not zero_fill:
-        incomplete = [t for t in loaded if t.completeness.missing or t.completeness.unusable]
-        # refuse before loading any ground truth
-        if incomplete and not skip_missing:
-            raise UserError(incomplete[0].completeness.summary()
-                            + " — pass --skip-missing to score the sequences every tracker has")
-        # only the sequences every tracker has need their ground truth (and need to be on disk)
-        lacking = set().union(*(t.completeness.bad for t in loaded))
-        names_to_load = [n for n in names if n not in lacking]
-    else:
-        names_to_load = names
+    # refuse before loading any ground truth; only the sequences every tracker has need theirs (and need
+    # to be on disk)
+    lacking = incomplete(bench, conv, [t.completeness for t in loaded], len(names), skip_missing)
+    names_to_load = [n for n in names if n not in lacking]
     seqs = [benchmark.load(n) for n in _progress(f"{bench} ground truth")(names_to_load)]
     frames = {s.name: len(s.ground_truth) for s in seqs}
     for tr in loaded:

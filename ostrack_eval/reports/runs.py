@@ -19,7 +19,8 @@ def resolve_source(results: str | Path, name: str, bench: str) -> tuple[Path, Pa
     present, as OSTrack nests GOT-10k and TrackingNet results).
     """
     run_dir = Path(results) / name
-    if run_dir.is_dir():
+    # an absolute NAME would replace ``results`` in the join above: it is a path, never a run name
+    if not Path(name).is_absolute() and run_dir.is_dir():
         bench_dir = run_dir / bench
         if not bench_dir.is_dir():
             raise UserError(f"{bench_dir}: no {bench} results for run {name!r} "

@@ -7,16 +7,14 @@ whether higher or lower is better so renderers can mark the best and second best
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Callable
 
 import numpy as np
 
 from ostrack_eval.errors import UserError
-from ostrack_eval.metrics.bootstrap import DEFAULT_SAMPLES, DEFAULT_SEED, Interval, percentile_interval, resampled_scores
+from ostrack_eval.metrics.bootstrap import DEFAULT_SAMPLES, DEFAULT_SEED, Interval, paired_intervals
 from ostrack_eval.metrics.conventions import METRIC_LABELS
 from ostrack_eval.reports import runs
 from ostrack_eval.reports.evaluate import BenchEval, TrackerEval
@@ -129,17 +127,13 @@ def _bootstrap(be: BenchEval, opts: CIOptions) -> _Intervals:
     scored = [t for t in be.trackers if t.scores is not None]
     if not scored or not be.sequences:
         return _Intervals({}, {})
-    keys = [(t.label, m) for t in scored for m in be.metrics]
-    num = np.column_stack([t.scores.num[m] for t in scored for m in be.metrics])
-    den = np.column_stack([t.scores.den[m] for t in scored for m in be.metrics])
-    draws = resampled_scores(num, den, opts.samples, opts.seed)
-    scores = dict(zip(keys, percentile_interval(draws, opts.level)))
-    k = len(be.metrics)
-    ref = draws[:, :k]
-    diffs = {}
-    for i, t in enumerate(scored[1:], start=1):
-        for j, iv in enumerate(percentile_interval(draws[:, i * k:(i + 1) * k] - ref, opts.level)):
-            diffs[(t.label, be.metrics[j])] = iv
+    # (trackers, metrics, sequences) -> the (sequences, trackers, metrics) layout of paired_intervals
+    num = np.array([[t.scores.num[m] for m in be.metrics] for t in scored], dtype=np.float64).transpose(2, 0, 1)
+    den = np.array([[t.scores.den[m] for m in be.metrics] for t in scored], dtype=np.float64).transpose(2, 0, 1)
+    iv = paired_intervals(num, den, opts.samples, opts.seed, opts.level)
+    scores = {(t.label, m): iv.scores[i][j] for i, t in enumerate(scored) for j, m in enumerate(be.metrics)}
+    diffs = {(t.label, m): iv.diffs[i - 1][j] for i, t in enumerate(scored) if i
+             for j, m in enumerate(be.metrics)}
     return _Intervals(scores, diffs)
 
 
@@ -299,25 +293,49 @@ def table_a5(ctx: ReportContext) -> list[Table]:
     return [Table("Table A5: ITB mIoU per scenario", columns, rows, notes)]
 
 
-def _attribute_data() -> dict:
-    text = (resources.files("ostrack_eval.datasets") / "data" / "lasot_attributes.json").read_text(encoding="utf-8")
-    return json.loads(text)
-
-
 def lasot_attribute_names() -> list[tuple[str, str]]:
     """The 14 LaSOT attributes ``(abbreviation, full name)`` in the official toolkit's order."""
-    return [(a["abbr"], a["name"]) for a in _attribute_data()["attributes"]]
+    # imported here: ostrack_eval.datasets loads every adapter (OpenCV included), which tables never need
+    from ostrack_eval.datasets.lasot import attribute_names
+
+    return attribute_names()
 
 
-def attribute_flags(be: BenchEval, names: list[tuple[str, str]]) -> dict[str, np.ndarray]:
-    """Attribute -> mask over the scored sequences, from the adapter or else the packaged toolkit table."""
-    table = _attribute_data()["sequences"]
-    flags = {}
-    for i, (abbr, _) in enumerate(names):
-        col = [bool(attrs[abbr]) if abbr in attrs else bool(table.get(seq, [0] * len(names))[i])
-               for seq, attrs in zip(be.sequences, be.attributes)]
-        flags[abbr] = np.array(col, dtype=bool)
-    return flags
+@dataclass
+class AttributeFlags:
+    """Attribute -> mask over the scored sequences; sequences without labels are in no attribute's mask."""
+
+    flags: dict[str, np.ndarray]
+    unlabelled: list[str]
+
+    def note(self) -> str | None:
+        if not self.unlabelled:
+            return None
+        more = len(self.unlabelled) - 5
+        shown = ", ".join(self.unlabelled[:5]) + (f", +{more} more" if more > 0 else "")
+        return (f"{len(self.unlabelled)} sequence(s) with no attribute labels, left out of every attribute "
+                f"column (in All only): {shown}")
+
+
+def attribute_flags(be: BenchEval, names: list[tuple[str, str]]) -> AttributeFlags:
+    """Each scored sequence's attributes from its adapter, else from the packaged toolkit table (read by the
+    LaSOT adapter's module, the table's one reader)."""
+    from ostrack_eval.datasets.lasot import _attribute_table
+
+    abbrs = [abbr for abbr, _ in names]
+    table_names, table = _attribute_table()
+    column = {abbr: i for i, (abbr, _) in enumerate(table_names)}
+    rows, unlabelled = [], []
+    for seq, attrs in zip(be.sequences, be.attributes):
+        if all(abbr in attrs for abbr in abbrs):
+            rows.append([bool(attrs[abbr]) for abbr in abbrs])
+        elif seq in table:
+            rows.append([bool(table[seq][column[abbr]]) for abbr in abbrs])
+        else:
+            rows.append([False] * len(abbrs))
+            unlabelled.append(seq)
+    flags = np.array(rows, dtype=bool).reshape(len(rows), len(abbrs))
+    return AttributeFlags({abbr: flags[:, i] for i, abbr in enumerate(abbrs)}, unlabelled)
 
 
 def attribute_table(ctx: ReportContext) -> list[Table]:
@@ -325,7 +343,8 @@ def attribute_table(ctx: ReportContext) -> list[Table]:
     ``print_results_per_attribute``)."""
     be = _only(ctx, "lasot", "attributes")
     names = lasot_attribute_names()
-    flags = attribute_flags(be, names)
+    labels = attribute_flags(be, names)
+    flags = labels.flags
     metric = be.convention.headline
     columns = [Column(abbr, key=f"lasot.{abbr}") for abbr, _ in names]
     columns.append(Column("All", key=f"lasot.{metric}"))
@@ -335,6 +354,8 @@ def attribute_table(ctx: ReportContext) -> list[Table]:
         cells.append(_score_cell(ctx, be, t, metric))
         rows.append(Row(t.label, cells))
     notes = _notes(ctx) + ["; ".join(f"{abbr} = {full} ({int(flags[abbr].sum())})" for abbr, full in names)]
+    if labels.note():
+        notes.append(labels.note())
     return [Table(f"{bench_label(be.bench)} {METRIC_LABELS[metric]} per attribute", columns, rows, notes)]
 
 
