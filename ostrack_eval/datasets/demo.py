@@ -136,7 +136,9 @@ def ensure_demo(root: str | Path | None = None, progress: bool | None = None) ->
 
 class Demo(FolderBenchmark):
     name: ClassVar[str] = "demo"
-    convention: ClassVar[str] = "pytracking"
+    # OSTrack's validity rule, as for the benchmarks of the paper: a target clipped at the frame's left or
+    # top edge (x or y = 0) is still a valid frame, as it is for the tiny tracker's training check
+    convention: ClassVar[str] = "ostrack"
     title: ClassVar[str] = "demo"
     subdirs: ClassVar[tuple[str, ...]] = ("demo",)
 

@@ -41,7 +41,8 @@ class _Pass:
 
 @dataclass
 class _Progress:
-    passes_left: int
+    reps: list  # repetitions still to store, in the order the store needs them ([None]: single run)
+    finished: dict = field(default_factory=dict)  # rep -> result, waiting for an earlier repetition
     frames: int = 0
     seconds: float = 0.0
     failed: bool = False
@@ -57,14 +58,14 @@ class _Book:
 
     def passes(self, jobs: Iterable[Job]) -> Iterator[_Pass]:
         for job in jobs:
-            reps = job.reps if job.reps is not None else [None]
-            self.jobs[job.name] = _Progress(len(reps))
+            reps = list(job.reps) if job.reps is not None else [None]
+            self.jobs[job.name] = _Progress(list(reps))
             self.emit(("start", self.worker, job.name))
             for rep in reps:
                 yield _Pass(job, rep)
 
     def unfinished(self) -> list[str]:
-        return [name for name, p in self.jobs.items() if p.passes_left and not p.failed]
+        return [name for name, p in self.jobs.items() if p.reps and not p.failed]
 
 
 def _non_finite_row(boxes: np.ndarray) -> int | None:
@@ -95,14 +96,18 @@ def process_batched(tracker, store: ResultStore, bench: str, jobs: Iterable[Job]
             progress.failed = True
             emit(("failed", worker, item.name, error, progress.frames + len(result.boxes)))
             continue
-        if item.rep is None:
-            store.write(bench, item.name, result.boxes, result.times)
-        else:
-            store.write_repetition(bench, item.name, item.rep, result.boxes, result.times)
-        progress.passes_left -= 1
-        progress.frames += len(result.times)
-        progress.seconds += float(result.times.sum())
-        if progress.passes_left == 0:
+        # a repetition's time column can only follow the earlier ones': store them in order
+        progress.finished[item.rep] = result
+        while progress.reps and progress.reps[0] in progress.finished:
+            rep = progress.reps.pop(0)
+            done = progress.finished.pop(rep)
+            if rep is None:
+                store.write(bench, item.name, done.boxes, done.times)
+            else:
+                store.write_repetition(bench, item.name, rep, done.boxes, done.times)
+            progress.frames += len(done.times)
+            progress.seconds += float(done.times.sum())
+        if not progress.reps:
             emit(("done", worker, item.name, progress.frames, progress.seconds))
     for name in book.unfinished():
         emit(("stopped", worker, name))
