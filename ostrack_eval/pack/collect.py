@@ -39,14 +39,11 @@ class Collected:
 
 
 def _box_files(store: ResultStore, fmt: ServerFormat, seq: str) -> tuple[list[Path], bool, int]:
-    """(files to pack, repetition layout?, repetitions on disk) — flat file first, as the store reads it."""
-    flat = store.box_path(fmt.bench, seq)
-    if flat.is_file():
-        return [flat], False, 1
-    reps = []
-    while store.box_path(fmt.bench, seq, len(reps) + 1).is_file():
-        reps.append(store.box_path(fmt.bench, seq, len(reps) + 1))
-    return reps[:fmt.max_repetitions], True, len(reps)
+    """(files to pack, repetition layout?, repetitions on disk), as the store reads them."""
+    files = store.sequence_files(fmt.bench, seq)
+    if files is None:
+        return [], False, 0
+    return list(files.boxes[:fmt.max_repetitions]), files.repeated, len(files.boxes)
 
 
 def _time_table(path: Path, rows: int) -> np.ndarray:

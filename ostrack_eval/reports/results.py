@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ostrack_eval.errors import UserError
+from ostrack_eval.run.store import sequence_files
 from ostrack_eval.utils.boxio import parse_boxes
 
 # extra result-file prefixes per bench, besides "<bench>_"
@@ -275,15 +276,6 @@ def run_folders(path: Path) -> list[Path]:
     return sorted(p for p in parent.iterdir() if p.is_dir() and run_id.fullmatch(p.name))
 
 
-def _repetition_files(folder: Path, stem: str) -> list[Path]:
-    sub = folder / stem
-    if not sub.is_dir():
-        return []
-    pattern = re.compile(rf"^{re.escape(stem)}_(\d+)\.txt$")
-    found = [(int(m[1]), p) for p in sub.iterdir() if (m := pattern.match(p.name))]
-    return [p for _, p in sorted(found)]
-
-
 def _times(path: Path, table: np.ndarray | UserError, rows: int, runs: int,
            problems: list[str]) -> list[np.ndarray | None]:
     if isinstance(table, UserError):
@@ -314,13 +306,10 @@ def _locate(folders: list[Path], seq: str, bench: str) -> list[_Found]:
     found = []
     for folder in folders:
         for stem in _stems(seq, bench):
-            flat = folder / f"{stem}.txt"
-            is_flat = flat.is_file()
-            reps = [flat] if is_flat else _repetition_files(folder, stem)
-            if not reps:
+            files = sequence_files(folder, stem)  # the layouts exactly as the runner's store reads them
+            if files is None:
                 continue
-            tpath = folder / f"{stem}_time.txt" if is_flat else folder / stem / f"{stem}_time.txt"
-            found.append(_Found(reps, tpath if tpath.is_file() else None))
+            found.append(_Found(list(files.boxes), files.times if files.times.is_file() else None))
             break
     return found
 
