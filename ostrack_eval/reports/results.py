@@ -217,19 +217,21 @@ class TrackerResults:
     run_record: dict | None = None
     server_scores: dict[str, float] | None = None
 
-    def timing(self, names: list[str] | None = None) -> tuple[int, float]:
-        """``(frames, seconds)`` over every run of ``names`` (default: all) whose time file has one row
-        per result row; row 0 (the initialisation) counts, as in the pytracking runner's FPS."""
-        frames, seconds = 0, 0.0
+    def _timed_runs(self, names: list[str] | None):
+        """The time arrays of every run of ``names`` (default: all) with one time per result row."""
         for name in names if names is not None else list(self.sequences):
             seq = self.sequences.get(name)
             if seq is None:
                 continue
             for boxes, times in zip(seq.runs, seq.times):
                 if times is not None and len(times) == len(boxes):
-                    frames += len(times)
-                    seconds += float(np.sum(times))
-        return frames, seconds
+                    yield times
+
+    def timing(self, names: list[str] | None = None) -> tuple[int, float]:
+        """``(frames, seconds)`` over every timed run of ``names`` (default: all); row 0 (the
+        initialisation) counts, as in the pytracking runner's FPS."""
+        runs = list(self._timed_runs(names))
+        return sum(len(t) for t in runs), float(sum(np.sum(t) for t in runs))
 
     def fps(self, names: list[str] | None = None, rule: str = "frames_per_second") -> float | None:
         """Speed over ``names`` (default: all), ``None`` without time files.
@@ -243,15 +245,8 @@ class TrackerResults:
             return frames / seconds if frames and seconds > 0 else None
         if rule != "mean_inverse":
             raise ValueError(f"unknown FPS rule {rule!r}")
-        columns: dict[int, np.ndarray] = {}
-        for name in names if names is not None else list(self.sequences):
-            seq = self.sequences.get(name)
-            if seq is None:
-                continue
-            for boxes, times in zip(seq.runs, seq.times):
-                if times is not None and len(times) == len(boxes):
-                    # the toolkit reads each value of a time file once: a column shared by runs counts once
-                    columns[id(times)] = times
+        # the toolkit reads each value of a time file once: a column shared by runs counts once
+        columns = {id(times): times for times in self._timed_runs(names)}
         t = np.concatenate(list(columns.values())) if columns else np.zeros(0)
         t = t[~np.isnan(t)]
         t = t[t > 0]
