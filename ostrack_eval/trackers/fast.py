@@ -220,7 +220,8 @@ def head_decode_fast(head: "CenterPredictor", feat: torch.Tensor, window: torch.
     rows, cols = iy + steps, ix + steps  # window rows/cols in the map padded by r
     padded = F.pad(feat, (r, r, r, r))
     bidx = torch.arange(feat.shape[0], device=feat.device)[:, None, None]
-    win = padded[bidx, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    # advanced indexing leaves channels last; oneDNN would re-lay the weights out on every call
+    win = padded[bidx, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2).contiguous()
     masks = []
     for j in range(1, r + 1):
         off = steps[j:2 * r + 1 - j] - r  # offsets of layer j's output cells from the argmax cell
