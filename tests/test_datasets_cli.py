@@ -11,7 +11,7 @@ from ostrack_eval.testing import DEFECTS, FAKE_SEQUENCES, make_fake_benchmark
 
 CONVENTIONS = {"lasot": "ostrack", "lasot_ext": "ostrack", "trackingnet": "trackingnet_server", "got10k": "got10k",
                "got10k_val": "got10k", "nfs": "ostrack", "uav123": "ostrack", "tnl2k": "ostrack", "itb": "itb",
-               "demo": "pytracking"}
+               "demo": "ostrack"}
 
 
 @pytest.fixture(autouse=True)

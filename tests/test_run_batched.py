@@ -61,8 +61,9 @@ def one_at_a_time(tmp_path_factory):
     return _boxes(results, SMALL.run_name())
 
 
-# the files hold 4 decimals; batched GEMMs round differently (~1e-6 relative), which can flip the last one
-FILE_TOL = 1.5e-4
+# batched GEMMs round differently (~1e-6 relative on normalised boxes, times crop sides of hundreds of px),
+# and the files hold 4 decimals: the bound of the fast path's own batched-vs-single test (test_fast_path.py)
+FILE_TOL = 5e-3
 
 
 @pytest.mark.parametrize("batch", [2, 3, 8])
