@@ -3,15 +3,14 @@
 Official training checkpoints pickle objects of the official training code (``settings``, ``stats``: its
 own classes, an ``easydict.EasyDict`` config, numpy scalars). A checkpoint is untrusted input, so nothing
 in it may run. Everything goes through torch's own ``weights_only`` unpickler, which only ever calls the
-globals it is told are safe: first as it is; where it refuses, the file's pickle is scanned (without
-running it) for the globals it names, and each one is either refused (anything that could run code) or
-replaced by an inert placeholder class that only stores what the pickle hands it.
+globals it is told are safe. The file's pickle is first scanned (without running it) for the globals it
+names beyond torch's safe set; each one is either refused (anything that could run code) or replaced by an
+inert placeholder class that only stores what the pickle hands it.
 """
 
 from __future__ import annotations
 
 import collections
-import pickle
 import re
 import zipfile
 from pathlib import Path
@@ -103,22 +102,22 @@ def _placeholders_for(path: Path) -> list:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
+    # torch's weights-only refusal wraps the cause in advice to load with weights_only=False: the one
+    # thing not to do with an untrusted file
+    cause = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", text)
+    if cause:
+        return cause.group(1)
     return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _load_object(path: Path) -> object:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        pass  # globals beyond torch's safe set: placeholders below
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
-        raise UserError(f"{path}: not a readable torch checkpoint ({_first_line(exc)})") from None
-    placeholders = _placeholders_for(path)
+    # the globals are listed from data.pkl alone, so the tensors are read once, by the one load below
+    placeholders = _placeholders_for(path) if zipfile.is_zipfile(path) else []
     try:
         with safe_globals(placeholders):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, the user gets one line
-        raise UserError(f"{path}: cannot read the checkpoint safely ({_first_line(exc)})") from None
+        raise UserError(f"{path}: not a readable torch checkpoint ({_first_line(exc)})") from None
 
 
 def _extract_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
