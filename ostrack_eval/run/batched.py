@@ -59,10 +59,18 @@ class _Book:
     def passes(self, jobs: Iterable[Job]) -> Iterator[_Pass]:
         for job in jobs:
             reps = list(job.reps) if job.reps is not None else [None]
-            self.jobs[job.name] = _Progress(list(reps))
+            progress = self.jobs[job.name] = _Progress(list(reps))
             self.emit(("start", self.worker, job.name))
             for rep in reps:
+                if progress.failed:  # one repetition failed the job: the rest need not be tracked
+                    break
                 yield _Pass(job, rep)
+
+    def frames(self, passes: list[_Pass]) -> None:
+        counts: dict[str, int] = {}
+        for p in passes:
+            counts[p.name] = counts.get(p.name, 0) + 1
+        self.emit(("frames", self.worker, len(passes), counts))
 
     def unfinished(self) -> list[str]:
         return [name for name, p in self.jobs.items() if p.reps and not p.failed]
@@ -81,8 +89,8 @@ def process_batched(tracker, store: ResultStore, bench: str, jobs: Iterable[Job]
     written raises :class:`~ostrack_eval.run.store.ResultWriteError`, which ends the run.
     """
     book = _Book(emit, worker)
-    for result in tracker.run(book.passes(jobs), max_batch=batch,
-                              on_frames=lambda n: emit(("frames", worker, n)), should_stop=should_stop):
+    for result in tracker.run(book.passes(jobs), max_batch=batch, on_frames=book.frames,
+                              should_stop=should_stop):
         item: _Pass = result.sequence
         progress = book.jobs[item.name]
         if progress.failed:
@@ -94,7 +102,7 @@ def process_batched(tracker, store: ResultStore, bench: str, jobs: Iterable[Job]
                 error = f"tracker returned a non-finite box {result.boxes[row].tolist()} at frame {row}"
         if error is not None:
             progress.failed = True
-            emit(("failed", worker, item.name, error, progress.frames + len(result.boxes)))
+            emit(("failed", worker, item.name, error))
             continue
         # a repetition's time column can only follow the earlier ones': store them in order
         progress.finished[item.rep] = result

@@ -1,9 +1,9 @@
 """Collects what sequences report (frames, done, failed) and shows it as a progress bar on a terminal.
 
 Events are plain tuples so they cross process boundaries unchanged:
-``("ready", worker, device_report)``, ``("start", worker, seq)``, ``("frames", worker, n)``,
-``("done", worker, seq, frames, seconds)``, ``("failed", worker, seq, cause[, frames seen])``,
-``("stopped", worker, seq)``,
+``("ready", worker, device_report)``, ``("start", worker, seq)``,
+``("frames", worker, n[, {seq: n_seq}])`` (a batched worker says whose frames they were),
+``("done", worker, seq, frames, seconds)``, ``("failed", worker, seq, cause)``, ``("stopped", worker, seq)``,
 ``("fatal", worker, message, is_user_error)``, ``("exit", worker)``.
 """
 
@@ -47,9 +47,9 @@ class RunMonitor:
     def handle(self, event: tuple) -> None:
         kind, worker = event[0], event[1]
         if kind == "frames":
-            seqs = self.in_flight.get(worker, [])
-            if len(seqs) == 1:  # a batch's frames belong to several; its failures say how far they got
-                self._frames_seen[seqs[0]] = self._frames_seen.get(seqs[0], 0) + event[2]
+            counts = event[3] if len(event) > 3 else {seq: event[2] for seq in self.in_flight.get(worker, [])}
+            for seq, n in counts.items():
+                self._frames_seen[seq] = self._frames_seen.get(seq, 0) + n
             self.bar.update(event[2])
         elif kind == "start":
             self.in_flight.setdefault(worker, []).append(event[2])
@@ -62,8 +62,6 @@ class RunMonitor:
             self._show_count()
         elif kind == "failed":
             self._leave(worker, event[2])
-            if len(event) > 4:
-                self._frames_seen[event[2]] = event[4]
             self.fail(event[2], event[3])
         elif kind == "stopped":
             self._leave(worker, event[2])

@@ -104,8 +104,9 @@ class BatchedOSTrack:
             should_stop: Callable[[], bool] | None = None) -> Iterator[SequenceResult]:
         """Track ``sequences`` (taken lazily, in order) ``max_batch`` at a time.
 
-        ``on_frames(n)`` is called after every step with the number of frames it tracked; when
-        ``should_stop()`` turns true the run ends without yielding the unfinished sequences.
+        ``on_frames(sequences)`` is called with the sequences that got a frame: each one once when it is
+        initialised on its first frame, then all of a step's after that step. When ``should_stop()`` turns
+        true the run ends without yielding the unfinished sequences.
         """
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -123,7 +124,7 @@ class BatchedOSTrack:
                         upcoming = None
                         if slot is None:
                             break
-                        failed = self._start(slot)
+                        failed = self._start(slot, on_frames)
                         if failed is not None:
                             yield failed
                         else:
@@ -150,7 +151,7 @@ class BatchedOSTrack:
                         continue
                     per_frame = (time.perf_counter() - start) / len(active)
                     if on_frames is not None:
-                        on_frames(len(active))
+                        on_frames([s.sequence for s in active])
                     still = []
                     for slot, box in zip(active, boxes):
                         slot.boxes.append(box)
@@ -171,7 +172,7 @@ class BatchedOSTrack:
             return None
         return _Slot(str(seq.name), pipeline.open(seq.frames), seq)
 
-    def _start(self, slot: _Slot) -> SequenceResult | None:
+    def _start(self, slot: _Slot, on_frames: Callable[[list], None] | None) -> SequenceResult | None:
         """Initialise on frame 0 and read frame 1; a result if the sequence is already over (or failed)."""
         try:
             image = next(slot.frames)
@@ -197,6 +198,8 @@ class BatchedOSTrack:
             return slot.result(f"tracker raised {type(exc).__name__}: {exc}")
         slot.times.append(time.perf_counter() - start)
         slot.boxes.append(box.copy())
+        if on_frames is not None:
+            on_frames([slot.sequence])
         return self._advance(slot)
 
     @staticmethod
