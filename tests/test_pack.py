@@ -465,6 +465,15 @@ def test_official_sequence_missing_from_the_local_dataset_is_packed_unchecked(tm
     assert any(GOT[2] in n and "not in the local dataset" in n for n in report.notes), report.notes
 
 
+def test_a_sequence_still_zipped_locally_says_so(tmp_path):
+    root = make_fake_benchmark("trackingnet", tmp_path / "data", defects=["not_extracted"])
+    _write_run(tmp_path / "results", "trackingnet", TN)
+    summary = pack_submission(tmp_path / "results", RUN, "trackingnet", tmp_path / "tn.zip", names=TN, root=root)
+    assert TN[0] not in summary.frames.counts
+    why = summary.frames.unchecked[TN[0]]
+    assert why.startswith("not in the local dataset: ") and "frames not extracted (unzip" in why
+
+
 def test_unchecked_sequences_still_get_the_box_against_time_rows_check(tmp_path):
     root = _dataset(tmp_path, "got10k")
     _unlist(root, GOT[1])

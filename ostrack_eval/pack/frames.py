@@ -47,13 +47,6 @@ def rows_checked(frames: FrameCounts | None) -> str:
     return f"row counts of {len(frames.counts)} of {total} sequences checked against {frames.root}"
 
 
-def _not_local(benchmark, name: str) -> bool:
-    try:
-        return name not in set(benchmark.listed_names()) or not benchmark.is_present(name)
-    except UserError:
-        return False  # the download's list itself is unreadable: the adapter's message says why
-
-
 def dataset_frame_counts(bench: str, root: str | Path | None, names: list[str]) -> FrameCounts | None:
     """Frames per sequence from the benchmark adapter, or ``None`` when no dataset is found.
 
@@ -70,9 +63,19 @@ def dataset_frame_counts(bench: str, root: str | Path | None, names: list[str]) 
     benchmark = get_benchmark(bench, root)
     benchmark.validate_root()
     counts, unchecked = {}, {}
+    try:
+        listed = set(benchmark.listed_names())
+    except UserError as exc:  # the download's own list is unreadable: every sequence says why
+        listed, list_error = None, str(exc)
     for name in tqdm(names, desc=f"{bench} frames", unit="seq", disable=not sys.stderr.isatty()):
-        try:
-            counts[name] = benchmark.load(name).num_frames
-        except UserError as exc:
-            unchecked[name] = NOT_LOCAL if _not_local(benchmark, name) else str(exc)
+        if listed is None:
+            unchecked[name] = list_error
+        elif name not in listed or not benchmark.is_present(name):
+            hint = benchmark.missing_hint(name) if name in listed else None
+            unchecked[name] = f"{NOT_LOCAL}: {hint}" if hint else NOT_LOCAL
+        else:
+            try:
+                counts[name] = benchmark.load(name).num_frames
+            except UserError as exc:  # present but broken on disk
+                unchecked[name] = str(exc)
     return FrameCounts(Path(benchmark.root), counts, unchecked)
