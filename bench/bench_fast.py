@@ -34,11 +34,12 @@ from ostrack_eval.trackers.batched import BatchedOSTrack
 from ostrack_eval.trackers.ce import template_mask
 from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
 from ostrack_eval.trackers.config import get_preset
-from ostrack_eval.trackers.engine import FastOptions
+from ostrack_eval.trackers.engine import AUTOCAST, FastOptions
 from ostrack_eval.trackers.fast import TemplateState
 from ostrack_eval.trackers.model import build_model
 from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
 from ostrack_eval.trackers.preprocess import hann2d
+from ostrack_eval.trackers.registry import DTYPES
 from ostrack_eval.utils.frames import FramePipeline, read_rgb
 
 
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iters", type=int, default=None, help="forward repetitions (default 10 CPU / 50 CUDA)")
     p.add_argument("--frames", type=int, default=None, help="frames per end-to-end sequence (default 12 / 200)")
     p.add_argument("--sequences", type=int, default=None, help="sequences in the batched run (default 8 / 32)")
-    p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"], help="fast-path autocast")
+    p.add_argument("--dtype", default="fp32", choices=DTYPES, help="fast-path autocast")
     p.add_argument("--compile", default=None, help="fast-path torch.compile mode")
     p.add_argument("--device-crop", action="store_true", help="fast path crops on the model's device")
     args = p.parse_args(argv)
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nmodel forward, ms per sample (min / median)")
     print(f"{'batch':>5} {'faithful':>17} {'fast':>17} {'speed-up':>9} {'fast/floor':>10} {'its GEMMs':>10} "
           f"{'fast/GEMMs':>10}")
-    autocast = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    autocast = AUTOCAST[args.dtype]
     fast_step = model.track_step if not args.compile else torch.compile(model.track_step, mode=args.compile)
     rows = {}
     for b in batches:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ostrack_eval.trackers.registry import DTYPES
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -25,7 +27,7 @@ def register(subparsers) -> None:
     p.add_argument("--batch", type=int, default=1, metavar="B",
                    help="track B sequences in lockstep per worker, one forward pass per step (OSTrack "
                         "trackers; same boxes as one at a time, within float rounding; default 1)")
-    p.add_argument("--dtype", choices=("fp32", "bf16", "fp16"), default="fp32",
+    p.add_argument("--dtype", choices=DTYPES, default="fp32",
                    help="fast path: run the network under autocast (GPU; changes the boxes slightly)")
     p.add_argument("--compile", metavar="MODE", help="fast path: torch.compile the tracking step (default, "
                                                      "reduce-overhead, max-autotune, cudagraphs, ...)")

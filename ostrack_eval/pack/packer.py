@@ -77,7 +77,6 @@ def pack_submission(results: str | Path, run_name: str, bench: str, out: str | P
     if len(names) < len(official):
         warnings.append(f"packed {len(names)} of the {len(official)} official {bench} sequences; "
                         f"the server needs all of them")
-    if frames is not None:
-        warnings += frames.notes()
+    warnings += report.notes  # the frame counts' notes, as --check prints them
     return PackSummary(out, bench, len(collected.sequences), max(len(s.boxes) for s in collected.sequences),
                        frames, warnings + collected.warnings)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ostrack_eval.run.plan import Job
 from ostrack_eval.run.store import ResultStore
+from ostrack_eval.run.track import non_finite_box
 
 Emit = Callable[[tuple], None]
 
@@ -76,11 +77,6 @@ class _Book:
         return [name for name, p in self.jobs.items() if p.reps and not p.failed]
 
 
-def _non_finite_row(boxes: np.ndarray) -> int | None:
-    bad = np.flatnonzero(~np.isfinite(boxes).all(axis=1))
-    return int(bad[0]) if bad.size else None
-
-
 def process_batched(tracker, store: ResultStore, bench: str, jobs: Iterable[Job], emit: Emit,
                     should_stop: Callable[[], bool], batch: int, worker: int = 0) -> None:
     """Track ``jobs`` (an iterable, consumed as slots free up) ``batch`` at a time and store the results.
@@ -97,9 +93,7 @@ def process_batched(tracker, store: ResultStore, bench: str, jobs: Iterable[Job]
             continue  # another repetition of this job already failed it
         error = result.error
         if error is None:
-            row = _non_finite_row(result.boxes)
-            if row is not None:
-                error = f"tracker returned a non-finite box {result.boxes[row].tolist()} at frame {row}"
+            error = non_finite_box(result.boxes)
         if error is not None:
             progress.failed = True
             emit(("failed", worker, item.name, error))

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Callable
+from typing import Callable, Iterable
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.run.batched import process_batched
@@ -89,18 +89,25 @@ def _build(spec: TrackerSpec, device: str | None, batch: int):
     return build_tracker(spec, device)
 
 
+def process_jobs(tracker, store: ResultStore, bench: str, jobs: Iterable[Job], emit: Emit,
+                 should_stop: Callable[[], bool], batch: int, worker: int = 0) -> None:
+    """Every job of ``jobs`` (consumed lazily: with workers it is the shared queue), one sequence at a time
+    or ``batch`` in lockstep."""
+    if batch > 1:
+        process_batched(tracker, store, bench, jobs, emit, should_stop, batch, worker)
+        return
+    for job in jobs:
+        if should_stop():
+            break
+        process_job(tracker, store, bench, job, emit, should_stop, worker)
+
+
 def run_inline(jobs: list[Job], spec: TrackerSpec, device: str | None, store: ResultStore, bench: str,
                monitor: RunMonitor, batch: int = 1) -> None:
     tracker = _build(spec, device, batch)
     monitor.handle(("ready", 0, device_report(getattr(tracker, "device", device))))
     try:
-        if batch > 1:
-            process_batched(tracker, store, bench, jobs, monitor.handle, monitor.should_stop, batch)
-            return
-        for job in jobs:
-            if monitor.should_stop():
-                break
-            process_job(tracker, store, bench, job, monitor.handle, monitor.should_stop)
+        process_jobs(tracker, store, bench, jobs, monitor.handle, monitor.should_stop, batch)
     except ResultWriteError as exc:
         # not the sequence's fault: every later sequence would hit the same full or read-only disk
         monitor.handle(("fatal", 0, str(exc), True))
@@ -186,13 +193,8 @@ def worker_main(wid: int, spec: TrackerSpec, device: str | None, cpu_threads: in
         if cpu_threads and torch is not None:  # only trackers that use torch need their threads capped
             torch.set_num_threads(cpu_threads)
         events.put(("ready", wid, device_report(getattr(tracker, "device", device))))
-        if batch > 1:  # the queue is read lazily: a job is taken whenever one of the batch's slots frees up
-            process_batched(tracker, store, bench, iter(tasks.get, None), events.put, stop.is_set, batch, wid)
-        while batch == 1 and not stop.is_set():
-            job = tasks.get()
-            if job is None:
-                break
-            process_job(tracker, store, bench, job, events.put, stop.is_set, wid)
+        # a job is taken whenever the worker (or one of its batch's slots) is free: longest first across workers
+        process_jobs(tracker, store, bench, iter(tasks.get, None), events.put, stop.is_set, batch, wid)
     except UserError as exc:  # bad input, or a ResultWriteError: either way every later job would fail too
         events.put(("fatal", wid, str(exc), True))
     except Exception:

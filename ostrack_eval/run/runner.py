@@ -24,7 +24,7 @@ from ostrack_eval.run.metadata import RunRecord, describe_tracker, now, software
 from ostrack_eval.run.monitor import RunMonitor, stderr_log
 from ostrack_eval.run.plan import Job, longest_first, select_sequences
 from ostrack_eval.run.store import ResultStore
-from ostrack_eval.trackers.registry import TrackerSpec
+from ostrack_eval.trackers.registry import TrackerSpec, is_ostrack
 
 MAX_LISTED = 20  # failures printed in the summary; run.json has them all
 
@@ -146,12 +146,9 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
 
 
 def _check_batch(spec: TrackerSpec, batch: int) -> None:
-    from ostrack_eval.trackers.config import PRESETS
-    from ostrack_eval.trackers.registry import is_config_path
-
     if batch < 1:
         raise UserError(f"--batch must be at least 1, got {batch}")
-    if batch > 1 and not (spec.tracker in PRESETS or is_config_path(spec.tracker)):
+    if batch > 1 and not is_ostrack(spec):
         raise UserError(f"--batch needs an OSTrack tracker; {spec.tracker!r} tracks one sequence at a time")
 
 

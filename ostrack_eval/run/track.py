@@ -67,10 +67,19 @@ def track_sequence(tracker: Tracker, seq: Sequence, on_frame: Callable[[], None]
     return TrackResult(boxes, times)
 
 
+def non_finite_box(boxes: np.ndarray, first_frame: int = 0) -> str | None:
+    """Why ``boxes`` (rows from frame ``first_frame`` on) are not a usable result, if a row is not finite."""
+    bad = np.flatnonzero(~np.isfinite(boxes).reshape(len(boxes), -1).all(axis=1))
+    if not bad.size:
+        return None
+    return f"tracker returned a non-finite box {boxes[bad[0]].tolist()} at frame {first_frame + int(bad[0])}"
+
+
 def _checked_box(out, frame: int) -> np.ndarray:
     box = np.asarray(out, dtype=np.float64).reshape(-1)
     if box.size != 4:
         raise SequenceFailure(f"tracker returned {box.size} values instead of x,y,w,h at frame {frame}")
-    if not np.all(np.isfinite(box)):
-        raise SequenceFailure(f"tracker returned a non-finite box {box.tolist()} at frame {frame}")
+    problem = non_finite_box(box[None], frame)
+    if problem is not None:
+        raise SequenceFailure(problem)
     return box

@@ -20,9 +20,10 @@ from ostrack_eval.trackers.fast import TemplateState
 from ostrack_eval.trackers.model import OSTrack
 from ostrack_eval.trackers.preprocess import (clip_box, hann2d, map_box_back, normalize_patch, sample_target,
                                               transform_image_to_crop)
-from ostrack_eval.trackers.registry import COMPILE_MODES
+from ostrack_eval.trackers.registry import DTYPES, check_fast_options
 
-DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+# autocast dtype of each of the spec's dtype names (fp32: no autocast)
+AUTOCAST: dict[str, torch.dtype | None] = dict(zip(DTYPES, (None, torch.bfloat16, torch.float16)))
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,7 @@ class FastOptions:
     device_crop: bool = False
 
     def __post_init__(self):
-        if self.dtype not in DTYPES:
-            raise UserError(f"fast-path dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
-        if self.compile is not None and self.compile not in COMPILE_MODES:
-            raise UserError(f"compile mode must be one of {', '.join(COMPILE_MODES)}, got {self.compile!r}")
+        check_fast_options(self.dtype, self.compile)
 
 
 @dataclass
@@ -99,7 +97,7 @@ class TrackingEngine:
             self._net = torch.compile(model.track_step, backend="cudagraphs", fullgraph=True)
         elif self.options.compile:
             self._net = torch.compile(model.track_step, mode=self.options.compile, fullgraph=True)
-        self._autocast = DTYPES[self.options.dtype]
+        self._autocast = AUTOCAST[self.options.dtype]
         self.keep_debug = False
         self.last: StepDebug | None = None
 

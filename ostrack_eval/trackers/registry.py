@@ -16,6 +16,13 @@ DTYPES = ("fp32", "bf16", "fp16")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs", "cudagraphs")
 
 
+def check_fast_options(dtype: str, compile_mode: str | None) -> None:
+    if dtype not in DTYPES:
+        raise UserError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if compile_mode is not None and compile_mode not in COMPILE_MODES:
+        raise UserError(f"--compile must be one of {', '.join(COMPILE_MODES)}, got {compile_mode!r}")
+
+
 @dataclass(frozen=True)
 class TrackerSpec:
     """Everything needed to rebuild a tracker in another process.
@@ -43,10 +50,7 @@ class TrackerSpec:
             raise UserError(f"--ce-template must be one of {', '.join(CE_TEMPLATES)}, got {self.ce_template!r}")
         if self.no_ce and self.keep_ratio is not None and self.keep_ratio < 1.0:
             raise UserError("--no-ce and --keep-ratio < 1 contradict each other")
-        if self.dtype not in DTYPES:
-            raise UserError(f"--dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
-        if self.compile is not None and self.compile not in COMPILE_MODES:
-            raise UserError(f"--compile must be one of {', '.join(COMPILE_MODES)}, got {self.compile!r}")
+        check_fast_options(self.dtype, self.compile)
         if not self.fast and (self.dtype != "fp32" or self.compile or self.device_crop):
             raise UserError("--dtype, --compile and --device-crop are fast-path options: add --fast")
 
@@ -110,6 +114,11 @@ TRACKERS: dict[str, Callable[[TrackerSpec, str | None], Tracker]] = {
 
 def is_config_path(name: str) -> bool:
     return name.endswith((".yaml", ".yml"))
+
+
+def is_ostrack(spec: TrackerSpec) -> bool:
+    """Whether ``spec`` builds an OSTrack tracker (a preset or a YAML), not another registered tracker."""
+    return TRACKERS.get(spec.tracker) is _build_ostrack or is_config_path(spec.tracker)
 
 
 def build_tracker(spec: TrackerSpec, device: str | None = None) -> Tracker:
