@@ -14,9 +14,9 @@ from ostrack_eval.reports.results import TrackerResults, check_rows, load_tracke
 from ostrack_eval.reports.runs import read_run_record, read_server_scores, resolve_source
 
 
-def _progress(desc: str):
+def _progress(desc: str, unit: str = "seq"):
     def wrap(items):
-        return tqdm(items, desc=desc, unit="seq", leave=False, disable=not sys.stderr.isatty())
+        return tqdm(items, desc=desc, unit=unit, leave=False, disable=not sys.stderr.isatty())
     return wrap
 
 
@@ -61,9 +61,9 @@ def evaluate_runs(benches: list[str], trackers: list[str], *, results: str | Pat
         conv = _convention(benchmark, convention)
         names = select_sequences(benchmark.sequence_names(), sequences, bench)
         loaded: list[TrackerResults] = []
-        for label, (path, run_dir) in zip(names_shown, sources):
-            tr = load_tracker_results(path, bench, names, label=label, run_record=read_run_record(run_dir),
-                                      progress=_progress(f"{label} {bench}"))
+        # a tracker's files are read in a few batched calls: the bar counts trackers
+        for label, (path, run_dir) in _progress(f"{bench} results", "tracker")(list(zip(names_shown, sources))):
+            tr = load_tracker_results(path, bench, names, label=label, run_record=read_run_record(run_dir))
             tr.server_scores = read_server_scores(path)
             loaded.append(tr)
         if not getattr(benchmark, "full_annotation", True):

@@ -328,7 +328,7 @@ def _assemble(seq: str, found: list[_Found], boxes: dict[Path, np.ndarray | User
 
 
 def load_tracker_results(path: str | Path, bench: str, names: list[str], *, label: str | None = None,
-                         run_record: dict | None = None, progress=None) -> TrackerResults:
+                         run_record: dict | None = None) -> TrackerResults:
     """Read the results of ``names`` from ``path`` (any layout in the module doc).
 
     A folder that does not exist at all is a :class:`UserError`; everything else goes into
@@ -340,7 +340,7 @@ def load_tracker_results(path: str | Path, bench: str, names: list[str], *, labe
         raise UserError(f"{path}: results folder not found")
     comp = Completeness(str(path), len(names))
     located: dict[str, list[_Found]] = {}
-    for seq in names if progress is None else progress(names):
+    for seq in names:
         found = _locate(folders, seq, bench)
         if found:
             located[seq] = found
