@@ -393,7 +393,7 @@ def test_check_groups_one_defect_shared_by_many_files(tmp_path):
     bad = _zip(tmp_path / "bad.zip", {f"{n}.txt": "1 2 3 4\n5 6 7 8\n" for n in names})
     problems = check_submission(bad, "trackingnet", names=names).problems
     assert problems == [f"space/tab delimiter instead of commas (the server silently scores such files as empty) "
-                        f"in 6 files: {', '.join(f'{n}.txt (line 1)' for n in names[:5])}, … 1 more"]
+                        f"in 6 files: {', '.join(f'{n}.txt (line 1)' for n in names[:5])} (+1 more)"]
 
 
 def test_check_accepts_the_toolkit_time_matrix_but_not_extra_columns(tmp_path):

@@ -20,8 +20,9 @@ import cv2
 from tqdm import tqdm
 
 from ostrack_eval.datasets.base import Sequence
-from ostrack_eval.datasets.common import FolderBenchmark, shorten
+from ostrack_eval.datasets.common import FolderBenchmark
 from ostrack_eval.errors import UserError
+from ostrack_eval.utils.text import listing
 
 _EXPLAINED = 3  # missing sequences explained one by one; the rest are only counted
 
@@ -79,7 +80,7 @@ def check_benchmark(benchmark: FolderBenchmark, decode: bool = True, progress: b
     report.problems += benchmark.list_problems()
     missing = [n for n in names if not benchmark.is_present(n)]
     if missing:
-        report.problems.append(f"{len(missing)} of {len(names)} listed sequences missing: {shorten(missing)}")
+        report.problems.append(f"{len(missing)} of {len(names)} listed sequences missing: {listing(missing)}")
         hints = [(name, benchmark.missing_hint(name)) for name in missing[:_EXPLAINED]]
         report.problems += [f"{name}: {hint}" for name, hint in hints if hint]
     absent = set(missing)
@@ -100,10 +101,10 @@ def check_benchmark(benchmark: FolderBenchmark, decode: bool = True, progress: b
     long_notes = [note for s in sequences if (note := _length_note(benchmark, s))]
     if long_notes:
         report.notes.append(f"{len(long_notes)} sequence lengths differ from the official table: "
-                            f"{shorten(long_notes, 3)}")
+                            f"{listing(long_notes, 3)}")
     unlisted = benchmark.unlisted()
     if unlisted:
-        report.notes.append(f"{len(unlisted)} folders not in the official list (ignored): {shorten(unlisted)}")
+        report.notes.append(f"{len(unlisted)} folders not in the official list (ignored): {listing(unlisted)}")
     _check_frames(sequences, report, decode, progress, workers)
     return report
 

@@ -12,6 +12,7 @@ from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.datasets.tables import rows_by_name, table_rows
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.boxio import read_boxes
+from ostrack_eval.utils.text import listing
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 _FLAG_SPLIT = re.compile(r"[,\s]+")
@@ -108,11 +109,6 @@ def require_numbered(frames: list[Path], first: int, folder: Path) -> None:
                             f"numbered from {first} without gaps)")
 
 
-def shorten(names: list[str], limit: int = 5) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
-
-
 class FolderBenchmark:
     """Base of the on-disk adapters: implements :class:`~ostrack_eval.datasets.base.Benchmark`.
 
@@ -152,7 +148,7 @@ class FolderBenchmark:
         known = set(listed)
         unknown = [n for n in self._subset if n not in known]
         if unknown:
-            raise UserError(f"{self.name}: not in the official list: {shorten(unknown)}")
+            raise UserError(f"{self.name}: not in the official list: {listing(unknown)}")
         keep = set(self._subset)
         return [n for n in listed if n in keep]
 

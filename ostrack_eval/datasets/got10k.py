@@ -16,8 +16,9 @@ import numpy as np
 
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.datasets.common import (FolderBenchmark, list_images, read_flags, read_ground_truth,
-                                          read_optional_text, read_text, require_numbered, shorten)
+                                          read_optional_text, read_text, require_numbered)
 from ostrack_eval.errors import UserError
+from ostrack_eval.utils.text import listing
 
 _RESOLUTION = re.compile(r"^\(?\s*(\d+)\s*,\s*(\d+)\s*\)?$")
 
@@ -77,7 +78,7 @@ class GOT10k(FolderBenchmark):
         if not left_out:
             return []
         return [f"{self.list_file}: {len(left_out)} of the {len(self._rows)} official {self.split} sequences "
-                f"not listed: {shorten(left_out)}"]
+                f"not listed: {listing(left_out)}"]
 
     def sequence_dir(self, name: str) -> Path:
         return self.split_dir / name

@@ -23,7 +23,7 @@ import pandas as pd
 from ostrack_eval.errors import UserError
 from ostrack_eval.pack.formats import ServerFormat, get_format, select_names
 from ostrack_eval.pack.frames import FrameCounts, dataset_frame_counts
-from ostrack_eval.pack.messages import listing
+from ostrack_eval.utils.text import listing
 
 
 @dataclass

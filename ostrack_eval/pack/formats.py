@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ostrack_eval.datasets.tables import table_rows
 from ostrack_eval.errors import UserError
-from ostrack_eval.pack.messages import listing
+from ostrack_eval.utils.text import listing
 from ostrack_eval.run.store import TIME_FMT
 
 # Submitted times keep the store's resolution (ns): a coarser format would turn the µs frames of batched

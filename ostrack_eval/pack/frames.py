@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ostrack_eval.errors import UserError
-from ostrack_eval.pack.messages import listing
+from ostrack_eval.utils.text import listing
 
 NOT_LOCAL = "not in the local dataset"
 

@@ -12,7 +12,7 @@ from ostrack_eval.pack.check import check_zip
 from ostrack_eval.pack.collect import collect_results
 from ostrack_eval.pack.formats import get_format, select_names
 from ostrack_eval.pack.frames import FrameCounts, dataset_frame_counts
-from ostrack_eval.pack.messages import listing
+from ostrack_eval.utils.text import listing
 from ostrack_eval.pack.protocol import got10k_protocol_warning
 from ostrack_eval.pack.writer import zip_bytes
 from ostrack_eval.run.store import ResultStore

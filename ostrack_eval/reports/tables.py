@@ -18,6 +18,7 @@ from ostrack_eval.metrics.bootstrap import DEFAULT_SAMPLES, DEFAULT_SEED, Interv
 from ostrack_eval.metrics.conventions import METRIC_LABELS
 from ostrack_eval.reports import runs
 from ostrack_eval.reports.evaluate import BenchEval, TrackerEval
+from ostrack_eval.utils.text import listing
 
 BENCH_LABELS: dict[str, str] = {
     "lasot": "LaSOT", "lasot_ext": "LaSOT_ext", "trackingnet": "TrackingNet", "got10k": "GOT-10k",
@@ -311,8 +312,7 @@ class AttributeFlags:
     def note(self) -> str | None:
         if not self.unlabelled:
             return None
-        more = len(self.unlabelled) - 5
-        shown = ", ".join(self.unlabelled[:5]) + (f", +{more} more" if more > 0 else "")
+        shown = listing(self.unlabelled)
         return (f"{len(self.unlabelled)} sequence(s) with no attribute labels, left out of every attribute "
                 f"column (in All only): {shown}")
 

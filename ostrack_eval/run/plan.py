@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.errors import UserError
+from ostrack_eval.utils.text import listing
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
@@ -45,8 +46,7 @@ def select_sequences(available: list[str], wanted: list[str] | None = None,
         known = set(names)
         unknown = [w for w in wanted if w not in known]
         if unknown:
-            shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-            raise UserError(f"--sequences: not in this benchmark: {shown}")
+            raise UserError(f"--sequences: not in this benchmark: {listing(unknown)}")
     if shard is not None:
         i, n = shard
         mine = set(sorted(names)[i - 1::n])

@@ -25,6 +25,7 @@ except ImportError:  # numpy < 2
 from torch.serialization import get_unsafe_globals_in_checkpoint, safe_globals
 
 from ostrack_eval.errors import UserError
+from ostrack_eval.utils.text import listing
 
 
 class _Inert:
@@ -144,11 +145,6 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return _extract_state_dict(_load_object(path), path)
 
 
-def _summarise(keys: list[str], limit: int = 4) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
-
-
 def apply_state_dict(model: torch.nn.Module, sd: dict[str, torch.Tensor], source: str) -> None:
     """Strict load with a one-line explanation of every mismatch."""
     own = model.state_dict()
@@ -158,11 +154,11 @@ def apply_state_dict(model: torch.nn.Module, sd: dict[str, torch.Tensor], source
               if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
     problems = []
     if missing:
-        problems.append(f"missing keys: {_summarise(missing)}")
+        problems.append(f"missing keys: {listing(missing, 4)}")
     if unexpected:
-        problems.append(f"unexpected keys: {_summarise(unexpected)}")
+        problems.append(f"unexpected keys: {listing(unexpected, 4)}")
     if shapes:
-        problems.append(f"shape mismatches (checkpoint vs model): {_summarise(shapes, 3)}")
+        problems.append(f"shape mismatches (checkpoint vs model): {listing(shapes, 3)}")
     if problems:
         raise UserError(f"{source}: checkpoint does not fit this tracker config — " + "; ".join(problems))
     model.load_state_dict(sd, strict=True)
