@@ -20,7 +20,7 @@ import pytest
 from ostrack_eval.cli.main import main
 from ostrack_eval.errors import UserError
 from ostrack_eval.pack import check_submission, get_format, pack_submission
-from ostrack_eval.pack.formats import TIME_FLOOR
+from ostrack_eval.run.store import TIME_FLOOR
 from ostrack_eval.run.store import ResultStore
 from ostrack_eval.testing.fake_layouts import FAKE_SEQUENCES, make_fake_benchmark
 

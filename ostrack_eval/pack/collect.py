@@ -16,8 +16,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ostrack_eval.errors import UserError
-from ostrack_eval.pack.formats import TIME_FLOOR, ServerFormat
-from ostrack_eval.run.store import ResultStore
+from ostrack_eval.pack.formats import ServerFormat
+from ostrack_eval.run.store import TIME_FLOOR, ResultStore
 from ostrack_eval.utils.boxio import read_boxes
 
 
@@ -91,6 +91,8 @@ def _read_sequence(store: ResultStore, fmt: ServerFormat, seq: str, frames: int 
     times = table[:, :len(boxes)].mean(axis=1)
     if not np.isfinite(times).all() or (times < 0).any():
         raise UserError(f"{tpath.name}: negative or non-finite times")
+    # submitted times keep the store's ns format; anything under it (0 included) would print as 0, which
+    # the server drops, so it is raised to the resolution itself
     floored = int((times < TIME_FLOOR).sum())
     return SequenceResult(seq, boxes, np.maximum(times, TIME_FLOOR), floored)
 

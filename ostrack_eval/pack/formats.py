@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ostrack_eval.datasets.tables import table_rows
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.text import listing
-from ostrack_eval.run.store import TIME_FMT
-
-# Submitted times keep the store's resolution (ns): a coarser format would turn the µs frames of batched
-# evaluation into 0, which the server drops. Anything under the resolution (0 included) would still
-# print as 0, so it is raised to the resolution itself.
-TIME_FLOOR = 10.0 ** -int(re.fullmatch(r"%\.(\d+)f", TIME_FMT).group(1))
 
 
 @dataclass(frozen=True)

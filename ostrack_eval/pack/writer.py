@@ -8,7 +8,8 @@ import zipfile
 import numpy as np
 
 from ostrack_eval.pack.collect import SequenceResult
-from ostrack_eval.pack.formats import TIME_FMT, ServerFormat
+from ostrack_eval.pack.formats import ServerFormat
+from ostrack_eval.run.store import format_times
 from ostrack_eval.utils.boxio import format_boxes
 
 FLOAT_FMT = "%.4f"
@@ -23,9 +24,7 @@ def box_text(boxes: np.ndarray, int_mode: bool) -> str:
 
 
 def time_text(times: np.ndarray) -> str:
-    buf = io.StringIO()
-    np.savetxt(buf, np.asarray(times, dtype=np.float64).reshape(-1, 1), fmt=TIME_FMT)
-    return buf.getvalue()
+    return format_times(np.asarray(times, dtype=np.float64).reshape(-1))
 
 
 def submission_members(fmt: ServerFormat, seq: SequenceResult, int_mode: bool) -> dict[str, str]:

@@ -58,8 +58,7 @@ def read_table(path: Path, ncols: int | None = 4) -> np.ndarray:
         raise UserError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read ({exc})") from None
-    head = text[:256]
-    delimiter = "," if "," in head else ("\t" if "\t" in head else None)
+    delimiter = _delimiter(text[:256].encode())
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an empty file warns; it is reported below as 0 rows

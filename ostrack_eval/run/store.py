@@ -25,7 +25,9 @@ from ostrack_eval.errors import UserError
 from ostrack_eval.utils.atomic import atomic_write_text, is_temp_file
 from ostrack_eval.utils.boxio import format_boxes, read_boxes
 
-TIME_FMT = "%.9f"  # ns resolution: %.6f (pytracking) rounds fast frames to 0, which servers reject
+TIME_DECIMALS = 9  # ns resolution: %.6f (pytracking) rounds fast frames to 0, which servers reject
+TIME_FMT = f"%.{TIME_DECIMALS}f"
+TIME_FLOOR = 10.0 ** -TIME_DECIMALS  # the smallest positive time the files can hold
 BOX_FMT = "%.4f"
 
 
@@ -87,7 +89,8 @@ def _write_text(path: Path, text: str) -> None:
         raise ResultWriteError(path, exc) from exc
 
 
-def _format_times(times: np.ndarray) -> str:
+def format_times(times: np.ndarray) -> str:
+    """Time rows as stored: one column per repetition, comma-separated, ns resolution."""
     buf = io.StringIO()
     np.savetxt(buf, np.asarray(times, dtype=np.float64).reshape(len(times), -1), fmt=TIME_FMT, delimiter=",")
     return buf.getvalue()
@@ -133,7 +136,7 @@ class ResultStore:
         """Store a finished single-run sequence (boxes first: a complete time file marks it done)."""
         boxes, times = _checked(seq, boxes, times)
         _write_text(self.box_path(bench, seq), format_boxes(boxes, fmt=BOX_FMT))
-        _write_text(self.time_path(bench, seq), _format_times(times))
+        _write_text(self.time_path(bench, seq), format_times(times))
 
     def write_repetition(self, bench: str, seq: str, rep: int, boxes: np.ndarray, times: np.ndarray) -> None:
         """Store repetition ``rep``: its box file, then column ``rep`` of the shared time file.
@@ -153,7 +156,7 @@ class ResultStore:
         else:
             table = table.copy()
             table[:, rep - 1] = times
-        _write_text(tpath, _format_times(table))
+        _write_text(tpath, format_times(table))
 
     # ---- reading -----------------------------------------------------------------------------------
     def find_box_file(self, bench: str, seq: str) -> Path | None:
