@@ -242,7 +242,7 @@ def test_timed_calls_run_in_eval_mode_without_grad_between_syncs(monkeypatch):
             # one entry per network call: anything in train mode (dropout, BatchNorm statistics) or autograd
             events.append(("call", any(m.training for m in model.modules()), torch.is_grad_enabled()))
 
-        model.box_head.conv1_ctr.register_forward_pre_hook(seen)
+        model.backbone.norm.register_forward_pre_hook(seen)  # the final norm: once per call, both paths
         return tracker, weights
 
     monkeypatch.setattr(timing, "build_timing_tracker", build_and_watch)

@@ -15,9 +15,14 @@ What it leaves out, and why the outputs stay the same up to fp32 rounding:
 * head (:func:`head_decode_fast`): the size and offset branches are read at one cell, the Hann-weighted
   argmax. Through four 3×3 convolutions that cell sees a 9×9 window of the feature map, so only that window
   is convolved, with each layer's zero padding at the map border reproduced by masking.
+* GEMMs on the CPU in fp32 (eager): the linear layers multiply by MKL-packed weights
+  (:mod:`ostrack_eval.trackers.packed`), and the two convolutions that are GEMMs in disguise become GEMMs
+  on those packs: the search patch embedding (stride = kernel) and the heads' first 3×3 convolution
+  (im2col from the token layout, :func:`head_decode_tokens`). oneDNN ran both at ~120 GFLOP/s here.
 
-Rounding: fused attention and different GEMM shapes round differently from the faithful path (≈1e-6
-relative). A CE ranking could in principle flip where two search tokens' scores tie within that noise.
+Rounding: fused attention and different GEMM kernels round differently from the faithful path (≈1e-6
+relative). Where two search tokens' CE scores tie within that noise they can trade places in the ranking
+(seen: 2e-7 apart, same tokens kept); a tie at the keep boundary could keep the other token.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from ostrack_eval.trackers.ce import keep_count
+from ostrack_eval.trackers.packed import GemmCache
 
 if TYPE_CHECKING:
     from ostrack_eval.trackers.head import CenterPredictor
@@ -36,6 +42,8 @@ if TYPE_CHECKING:
 
 # four 3×3 convolutions before the 1×1 output layer: a cell depends on a (2·4+1)² window
 _HEAD_RADIUS = 4
+# no packing: every GEMM is F.linear
+_PLAIN = GemmCache(enabled=False)
 
 
 @dataclass
@@ -100,7 +108,7 @@ class Elimination(NamedTuple):
 
 @dataclass
 class FastBackboneResult:
-    search: torch.Tensor  # (B, C, Ns) channel-first search map, eliminated positions zero
+    search: torch.Tensor  # (B, Ns, C) search tokens in their original positions, eliminated ones zero
     template: torch.Tensor | None  # (B, Nz, C) final template tokens, or None when not asked for
     stages: list[Elimination]
 
@@ -121,13 +129,13 @@ def _rank_scores(q: torch.Tensor, k: torch.Tensor, nz: int, tmpl: TemplateState,
 
 
 def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: int, ratio: float | None,
-           index: torch.Tensor | None, drop_template: bool):
+           index: torch.Tensor | None, drop_template: bool, gemm: GemmCache):
     """One transformer block; returns ``(tokens, search index, elimination or None)``."""
     attn = blk.attn
     b, n, c = t.shape
     heads = attn.num_heads
     d = c // heads
-    qkv = F.linear(blk.norm1(t), attn.qkv.weight, attn.qkv.bias).view(b, n, 3, heads, d)
+    qkv = gemm.linear(blk.norm1(t), attn.qkv.weight, attn.qkv.bias).view(b, n, 3, heads, d)
     q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # strided views, no copy
     rows = None  # token rows whose outputs are needed; None = all
     stage = None
@@ -154,18 +162,37 @@ def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: i
     elif drop_template:
         q, t = q[:, :, nz:], t[:, nz:]
     out = F.scaled_dot_product_attention(q, k, v, scale=attn.scale)
-    t = t + attn.proj(out.transpose(1, 2).reshape(b, -1, c))
-    t = t + blk.mlp(blk.norm2(t))
+    t = t + gemm.linear(out.transpose(1, 2).reshape(b, -1, c), attn.proj.weight, attn.proj.bias)
+    mlp = blk.mlp
+    hidden = mlp.act(gemm.linear(blk.norm2(t), mlp.fc1.weight, mlp.fc1.bias))
+    t = t + gemm.linear(hidden, mlp.fc2.weight, mlp.fc2.bias)
     return t, index, stage
 
 
+def _embed_search(bb: "VisionTransformerCE", x: torch.Tensor, gemm: GemmCache) -> torch.Tensor:
+    """``bb.embed_search(x)``; with packed GEMMs the patch convolution as one (stride = kernel: no overlap)."""
+    if not gemm.active(x):
+        return bb.embed_search(x)
+    conv = bb.patch_embed.proj
+    k = conv.kernel_size[0]
+    b, ch, h, w = x.shape
+    patches = x.view(b, ch, h // k, k, w // k, k).permute(0, 2, 4, 1, 3, 5).reshape(b, -1, ch * k * k)
+    weight = gemm.derived("patch_embed", (conv.weight,), lambda: conv.weight.reshape(conv.weight.shape[0], -1))
+    return gemm.linear(patches, weight, conv.bias) + bb.pos_embed_x
+
+
 def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: TemplateState,
-                          ce_keep_rate: float | None = None, template_out: bool = True) -> FastBackboneResult:
-    """The backbone on normalised search images ``x`` (B, 3, H, W) with pre-embedded template tokens."""
+                          ce_keep_rate: float | None = None, template_out: bool = True,
+                          gemm: GemmCache | None = None) -> FastBackboneResult:
+    """The backbone on normalised search images ``x`` (B, 3, H, W) with pre-embedded template tokens.
+
+    ``gemm``: where the linear layers' packed weights are kept (none: plain ``F.linear``).
+    """
+    gemm = gemm if gemm is not None else _PLAIN
     b = x.shape[0]
     z = tmpl.tokens if tmpl.tokens.shape[0] == b else tmpl.tokens.expand(b, -1, -1)
     nz = z.shape[1]
-    t = torch.cat([z, bb.embed_search(x)], dim=1)
+    t = torch.cat([z, _embed_search(bb, x, gemm)], dim=1)
     index = None
     stages = []
     depth = len(bb.blocks)
@@ -173,7 +200,7 @@ def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: Temp
         ratio = bb.block_keep_ratio(i, ce_keep_rate)
         rank = ratio if i in bb.ce_loc and ratio < 1 else None
         drop = not template_out and i == depth - 1
-        t, index, stage = _block(blk, t, nz, tmpl, i, rank, index, drop)
+        t, index, stage = _block(blk, t, nz, tmpl, i, rank, index, drop, gemm)
         if stage is not None:
             stages.append(stage)
     t = bb.norm(t)
@@ -181,10 +208,10 @@ def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: Temp
     s = t[:, nz:] if template_out else t
     c = s.shape[-1]
     if index is None:
-        search = s.transpose(1, 2).contiguous()
+        search = s.contiguous()
     else:
-        search = s.new_zeros(b, c, bb.num_search)
-        search.scatter_(2, index[:, None, :].expand(-1, c, -1), s.transpose(1, 2))
+        search = s.new_zeros(b, bb.num_search, c)
+        search.scatter_(1, index[:, :, None].expand(-1, -1, c), s)
     return FastBackboneResult(search, template, stages)
 
 
@@ -192,14 +219,39 @@ def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return torch.clamp(x.sigmoid(), min=1e-4, max=1 - 1e-4)
 
 
-def _window_branch(head: "CenterPredictor", name: str, win: torch.Tensor, masks: list[torch.Tensor]) -> torch.Tensor:
-    x = win
-    for j, mask in enumerate(masks, start=1):
+def _window_branch(head: "CenterPredictor", name: str, x: torch.Tensor, masks: list[torch.Tensor],
+                   first: int = 1) -> torch.Tensor:
+    """Layers ``first``..4 of a size/offset branch on a window, then its 1×1 output at the window's centre."""
+    for j in range(first, len(masks) + 1):
         conv, bn, _ = getattr(head, f"conv{j}_{name}")
         # valid convolution on the window == padded convolution at those cells; outside the map the next
         # layer must see zeros (its padding), not relu(bn(conv(zeros)))
-        x = F.relu(bn(F.conv2d(x, conv.weight, conv.bias))) * mask
+        x = F.relu(bn(F.conv2d(x, conv.weight, conv.bias))) * masks[j - 1]
     return getattr(head, f"conv5_{name}")(x).flatten(1)
+
+
+def _argmax_cell(head: "CenterPredictor", ctr_logits: torch.Tensor, window: torch.Tensor):
+    response = window * _clamped_sigmoid(ctr_logits)
+    _, idx = torch.max(response.flatten(1), dim=1, keepdim=True)
+    return response, torch.div(idx, head.feat_sz, rounding_mode="floor"), idx % head.feat_sz
+
+
+def _window_masks(iy: torch.Tensor, ix: torch.Tensor, fs: int, dtype: torch.dtype) -> list[torch.Tensor]:
+    """Per layer 1..4, which of its window output cells lie inside the map, ``(B, 1, s, s)``."""
+    r = _HEAD_RADIUS
+    steps = torch.arange(2 * r + 1, device=iy.device)
+    masks = []
+    for j in range(1, r + 1):
+        off = steps[j:2 * r + 1 - j] - r  # offsets of layer j's output cells from the argmax cell
+        vy = ((iy + off) >= 0) & ((iy + off) < fs)
+        vx = ((ix + off) >= 0) & ((ix + off) < fs)
+        masks.append((vy[:, :, None] & vx[:, None, :]).to(dtype)[:, None])
+    return masks
+
+
+def _box(ix, iy, size, offset, fs: int) -> torch.Tensor:
+    return torch.cat([(ix.to(torch.float) + offset[:, :1]) / fs, (iy.to(torch.float) + offset[:, 1:]) / fs,
+                      size], dim=1)
 
 
 def head_decode_fast(head: "CenterPredictor", feat: torch.Tensor, window: torch.Tensor):
@@ -211,10 +263,7 @@ def head_decode_fast(head: "CenterPredictor", feat: torch.Tensor, window: torch.
     x = feat
     for i in range(1, 6):
         x = getattr(head, f"conv{i}_ctr")(x)
-    response = window * _clamped_sigmoid(x)
-    _, idx = torch.max(response.flatten(1), dim=1, keepdim=True)
-    iy = torch.div(idx, fs, rounding_mode="floor")
-    ix = idx % fs
+    response, iy, ix = _argmax_cell(head, x, window)
     r = _HEAD_RADIUS
     steps = torch.arange(2 * r + 1, device=feat.device)
     rows, cols = iy + steps, ix + steps  # window rows/cols in the map padded by r
@@ -222,14 +271,59 @@ def head_decode_fast(head: "CenterPredictor", feat: torch.Tensor, window: torch.
     bidx = torch.arange(feat.shape[0], device=feat.device)[:, None, None]
     # advanced indexing leaves channels last; oneDNN would re-lay the weights out on every call
     win = padded[bidx, :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2).contiguous()
-    masks = []
-    for j in range(1, r + 1):
-        off = steps[j:2 * r + 1 - j] - r  # offsets of layer j's output cells from the argmax cell
-        vy = ((iy + off) >= 0) & ((iy + off) < fs)
-        vx = ((ix + off) >= 0) & ((ix + off) < fs)
-        masks.append((vy[:, :, None] & vx[:, None, :]).to(feat.dtype)[:, None])
+    masks = _window_masks(iy, ix, fs, feat.dtype)
     size = _clamped_sigmoid(_window_branch(head, "size", win, masks))
     offset = _window_branch(head, "offset", win, masks)
-    bbox = torch.cat([(ix.to(torch.float) + offset[:, :1]) / fs, (iy.to(torch.float) + offset[:, 1:]) / fs,
-                      size], dim=1)
-    return bbox, response
+    return _box(ix, iy, size, offset, fs), response
+
+
+def _conv3x3_weight(gemm: GemmCache, *convs) -> torch.Tensor:
+    """3×3 convolution weights ``(N, C, 3, 3)`` as one GEMM weight ``(ΣN, 9·C)`` in (ky, kx, c) column order."""
+    return gemm.derived("conv3x3", tuple(c.weight for c in convs),
+                        lambda: torch.cat([c.weight.permute(0, 2, 3, 1).reshape(c.weight.shape[0], -1)
+                                           for c in convs]))
+
+
+def _bn_relu(bn, x: torch.Tensor) -> torch.Tensor:
+    # rows × channels: batch_norm's per-channel affine over dim 1, as on the (B, C, H, W) map
+    return F.relu(F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps))
+
+
+def head_decode_tokens(head: "CenterPredictor", tokens: torch.Tensor, window: torch.Tensor,
+                       gemm: GemmCache | None = None):
+    """:func:`head_decode_fast` on the search tokens ``(B, F·F, C)`` (eliminated positions zero).
+
+    With packed GEMMs the first 3×3 convolution of every branch is one GEMM on the 3×3 neighbourhoods of
+    the cells (im2col, built once from the token layout): over all cells for the score branch, then, for
+    size and offset together, over the 7×7 cells of the argmax window that layer 1 feeds.
+    """
+    b, ns, c = tokens.shape
+    fs = head.feat_sz
+    if gemm is None or not gemm.active(tokens):
+        return head_decode_fast(head, tokens.transpose(1, 2).reshape(b, c, fs, fs), window)
+    grid = F.pad(tokens.view(b, fs, fs, c), (0, 0, 1, 1, 1, 1))  # the convolutions' zero padding
+    # (B, F, F, C, 3, 3) windows -> rows of 9·C in (ky, kx, c) order
+    im2col = grid.unfold(1, 3, 1).unfold(2, 3, 1).permute(0, 1, 2, 4, 5, 3).reshape(b, ns, 9 * c)
+    conv1, bn1, _ = head.conv1_ctr
+    x = _bn_relu(bn1, gemm.linear(im2col, _conv3x3_weight(gemm, conv1), conv1.bias).view(b * ns, -1))
+    x = x.view(b, fs, fs, -1).permute(0, 3, 1, 2).contiguous()
+    for i in range(2, 6):
+        x = getattr(head, f"conv{i}_ctr")(x)
+    response, iy, ix = _argmax_cell(head, x, window)
+    masks = _window_masks(iy, ix, fs, tokens.dtype)
+    # layer 1's 7×7 output cells; those outside the map read a clamped cell and are masked to zero after
+    off = torch.arange(-(_HEAD_RADIUS - 1), _HEAD_RADIUS, device=tokens.device)
+    cy, cx = (iy + off).clamp(0, fs - 1), (ix + off).clamp(0, fs - 1)
+    cells = (cy[:, :, None] * fs + cx[:, None, :]).view(b, -1)
+    rows = im2col.gather(1, cells[:, :, None].expand(-1, -1, 9 * c))
+    size1, offset1 = head.conv1_size, head.conv1_offset
+    bias = gemm.derived("conv3x3_bias", (size1[0].bias, offset1[0].bias),
+                        lambda: torch.cat([size1[0].bias, offset1[0].bias]))
+    both = gemm.linear(rows, _conv3x3_weight(gemm, size1[0], offset1[0]), bias).view(b * cells.shape[1], -1)
+    side = 2 * _HEAD_RADIUS - 1
+    out = {}
+    for name, part, seq in (("size", both[:, :size1[0].out_channels], size1),
+                            ("offset", both[:, size1[0].out_channels:], offset1)):
+        win = _bn_relu(seq[1], part).view(b, side, side, -1).permute(0, 3, 1, 2).contiguous() * masks[0]
+        out[name] = _window_branch(head, name, win, masks, first=2)
+    return _box(ix, iy, _clamped_sigmoid(out["size"]), out["offset"], fs), response

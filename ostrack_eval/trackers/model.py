@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ostrack_eval.trackers.config import OSTrackConfig
-from ostrack_eval.trackers.fast import TemplateState, backbone_forward_fast, head_decode_fast
+from ostrack_eval.trackers.fast import TemplateState, backbone_forward_fast, head_decode_tokens
 from ostrack_eval.trackers.head import CenterPredictor
 from ostrack_eval.trackers.vit import VisionTransformerCE
 
@@ -54,9 +54,9 @@ class OSTrack(nn.Module):
         at the argmax of ``response = window · score_map`` ``(B, 1, F, F)``, as the faithful decode does.
         """
         state = TemplateState(template_tokens, rank_rows, rank_valid)
-        res = backbone_forward_fast(self.backbone, search, state, ce_keep_rate, template_out=False)
-        feat = res.search.view(search.shape[0], -1, self.feat_sz_s, self.feat_sz_s)
-        return head_decode_fast(self.box_head, feat, window)
+        gemm = self.backbone.gemm
+        res = backbone_forward_fast(self.backbone, search, state, ce_keep_rate, template_out=False, gemm=gemm)
+        return head_decode_tokens(self.box_head, res.search, window, gemm)
 
     def forward_head(self, tokens: torch.Tensor) -> dict:
         enc = tokens[:, -self.feat_len_s:]

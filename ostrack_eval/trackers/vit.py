@@ -23,6 +23,7 @@ from torch import nn
 
 from ostrack_eval.trackers.ce import eliminate, rank_scores
 from ostrack_eval.trackers.fast import TemplateState, backbone_forward_fast
+from ostrack_eval.trackers.packed import GemmCache
 
 
 class PatchEmbed(nn.Module):
@@ -122,6 +123,8 @@ class VisionTransformerCE(nn.Module):
             Block(embed_dim, num_heads, mlp_ratio, qkv_bias, keep.get(i, 1.0)) for i in range(depth))
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
         self.fast = False
+        # the fast path's packed GEMM weights (CPU, fp32), made on first use; not part of the state dict
+        self.gemm = GemmCache()
 
     def embed_template(self, z: torch.Tensor) -> torch.Tensor:
         """Template tokens with position embedding: constant over a sequence, so computed once."""
@@ -184,7 +187,7 @@ class VisionTransformerCE(nn.Module):
         if z_tokens.shape[0] != b:
             z_tokens = z_tokens.expand(b, -1, -1)
         state = TemplateState.from_mask(z_tokens, ce_template_mask)
-        res = backbone_forward_fast(self, x, state, ce_keep_rate, template_out=True)
-        search = res.search.flatten(2).transpose(1, 2)
+        res = backbone_forward_fast(self, x, state, ce_keep_rate, template_out=True, gemm=self.gemm)
+        search = res.search
         stages = [CEStage(st.layer, st.scores, st.kept_index, st.removed_index) for st in res.stages]
         return BackboneOutput(tokens=torch.cat([res.template, search], dim=1), ce=stages)
