@@ -130,8 +130,8 @@ def test_fast_step_is_one_graph():
     compiled = torch.compile(m.track_step, backend="eager", fullgraph=True)
     with torch.no_grad():
         a = compiled(x, state.tokens, tr.window, state.rank_rows, state.rank_valid)
-        assert len(m.backbone.gemm) == 0  # a traced step packs nothing: it runs F.linear
-        m.backbone.gemm.enabled = False  # so compare with the eager step on the same kernels
+        # the traced step kept the packed GEMMs (an opaque custom op looking its packs up when it runs)
+        assert len(m.backbone.gemm) > 0 or not mkl_packing_available()
         b = m.track_step(x, state.tokens, tr.window, state.rank_rows, state.rank_valid)
     assert torch.equal(a[0], b[0])
 

@@ -177,8 +177,7 @@ def _embed_search(bb: "VisionTransformerCE", x: torch.Tensor, gemm: GemmCache) -
     k = conv.kernel_size[0]
     b, ch, h, w = x.shape
     patches = x.view(b, ch, h // k, k, w // k, k).permute(0, 2, 4, 1, 3, 5).reshape(b, -1, ch * k * k)
-    weight = gemm.derived("patch_embed", (conv.weight,), lambda: conv.weight.reshape(conv.weight.shape[0], -1))
-    return gemm.linear(patches, weight, conv.bias) + bb.pos_embed_x
+    return gemm.linear(patches, conv.weight, conv.bias, layout="patches") + bb.pos_embed_x
 
 
 def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: TemplateState,
@@ -277,13 +276,6 @@ def head_decode_fast(head: "CenterPredictor", feat: torch.Tensor, window: torch.
     return _box(ix, iy, size, offset, fs), response
 
 
-def _conv3x3_weight(gemm: GemmCache, *convs) -> torch.Tensor:
-    """3×3 convolution weights ``(N, C, 3, 3)`` as one GEMM weight ``(ΣN, 9·C)`` in (ky, kx, c) column order."""
-    return gemm.derived("conv3x3", tuple(c.weight for c in convs),
-                        lambda: torch.cat([c.weight.permute(0, 2, 3, 1).reshape(c.weight.shape[0], -1)
-                                           for c in convs]))
-
-
 def _bn_relu(bn, x: torch.Tensor) -> torch.Tensor:
     # rows × channels: batch_norm's per-channel affine over dim 1, as on the (B, C, H, W) map
     return F.relu(F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps))
@@ -305,7 +297,7 @@ def head_decode_tokens(head: "CenterPredictor", tokens: torch.Tensor, window: to
     # (B, F, F, C, 3, 3) windows -> rows of 9·C in (ky, kx, c) order
     im2col = grid.unfold(1, 3, 1).unfold(2, 3, 1).permute(0, 1, 2, 4, 5, 3).reshape(b, ns, 9 * c)
     conv1, bn1, _ = head.conv1_ctr
-    x = _bn_relu(bn1, gemm.linear(im2col, _conv3x3_weight(gemm, conv1), conv1.bias).view(b * ns, -1))
+    x = _bn_relu(bn1, gemm.linear(im2col, conv1.weight, conv1.bias, layout="conv").view(b * ns, -1))
     x = x.view(b, fs, fs, -1).permute(0, 3, 1, 2).contiguous()
     for i in range(2, 6):
         x = getattr(head, f"conv{i}_ctr")(x)
@@ -317,9 +309,8 @@ def head_decode_tokens(head: "CenterPredictor", tokens: torch.Tensor, window: to
     cells = (cy[:, :, None] * fs + cx[:, None, :]).view(b, -1)
     rows = im2col.gather(1, cells[:, :, None].expand(-1, -1, 9 * c))
     size1, offset1 = head.conv1_size, head.conv1_offset
-    bias = gemm.derived("conv3x3_bias", (size1[0].bias, offset1[0].bias),
-                        lambda: torch.cat([size1[0].bias, offset1[0].bias]))
-    both = gemm.linear(rows, _conv3x3_weight(gemm, size1[0], offset1[0]), bias).view(b * cells.shape[1], -1)
+    both = gemm.linear(rows, (size1[0].weight, offset1[0].weight), torch.cat([size1[0].bias, offset1[0].bias]),
+                       layout="conv").view(b * cells.shape[1], -1)
     side = 2 * _HEAD_RADIUS - 1
     out = {}
     for name, part, seq in (("size", both[:, :size1[0].out_channels], size1),

@@ -1,25 +1,30 @@
-"""fp32 GEMMs on MKL's packed-weight sgemm, for the fast path's eager CPU steps.
+"""fp32 GEMMs on MKL's packed-weight sgemm, for the fast path on the CPU.
 
 MKL can hold a weight matrix in its own blocked layout (``cblas_sgemm_pack``) and multiply by it many times
 (``cblas_sgemm_compute``) instead of re-laying it out on every call, as ``F.linear`` does. On this
-project's 2-core AVX-512 test machine that made the fast path's GEMMs (M = 49–2560 rows, K, N = 768–6912)
-run at 265–330 GFLOP/s against 200–260 for ``F.linear`` on the same shapes (``bench/bench_fast.py``).
-The products are the same sgemm's: equal to ``F.linear`` or within fp32 rounding (another K blocking).
+project's 2-core AVX-512 test machine the fast path's GEMMs (M = 49–2560 rows, K, N = 768–6912) ran
+10–20 % faster that way, near the rate of a large square sgemm (``bench/bench_fast.py`` shows the step
+with and without). The products are the same sgemm's: equal to ``F.linear`` or within fp32 rounding.
 
 A pack belongs to one weight, one row count M and one thread count (MKL documents the pack for the
 ``m, n, k`` and threads it was made with), so packs are made on first use of each and a few are kept per
-weight, least recently used dropped: tracking one sequence needs one per layer; batched tracking one per
+weight, least recently used dropped: tracking one sequence needs one per layer, batched tracking one per
 batch size in use. A pack takes about the weight's memory (7 MB for a ViT-B qkv layer).
 
-Used only where it applies: CPU, float32, no autocast, no autograd, not under ``torch.compile`` (which
-would trace Python-side caching); everywhere else :meth:`GemmCache.linear` is ``F.linear``.
+Weights can be used as they are (``layout="plain"``) or through a named rearrangement made once per
+weight version (:data:`LAYOUTS`: a convolution's weight as a GEMM's). Under ``torch.compile`` each call is
+one opaque custom op (``ostrack_eval::packed_linear``) that does the same lookup when the compiled code
+runs, so Inductor fuses everything around the GEMMs and the GEMMs keep their packs.
+
+Used only where it applies: CPU, float32, no autocast, no autograd; everywhere else
+:meth:`GemmCache.linear` is ``F.linear`` on the rearranged weight.
 """
 
 from __future__ import annotations
 
 import collections
+import itertools
 import weakref
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +36,24 @@ def mkl_packing_available() -> bool:
     return _MKL
 
 
+def _conv_as_gemm(weights: list[torch.Tensor]) -> torch.Tensor:
+    """Convolution weights ``(N, C, kh, kw)`` stacked along N as one ``(ΣN, kh·kw·C)`` GEMM weight, columns
+    in (ky, kx, c) order: what rows of neighbourhoods gathered from channel-last maps multiply."""
+    return torch.cat([w.permute(0, 2, 3, 1).reshape(w.shape[0], -1) for w in weights])
+
+
+def _patches_as_gemm(weights: list[torch.Tensor]) -> torch.Tensor:
+    """A patch-embedding convolution weight ``(N, C, k, k)`` as ``(N, C·k·k)``: columns in (c, ky, kx) order."""
+    (w,) = weights
+    return w.reshape(w.shape[0], -1)
+
+
+LAYOUTS = {"plain": lambda weights: weights[0], "conv": _conv_as_gemm, "patches": _patches_as_gemm}
+
+_HANDLES = itertools.count()
+_CACHES: "weakref.WeakValueDictionary[int, GemmCache]" = weakref.WeakValueDictionary()
+
+
 class GemmCache:
     """Packed weights of one model, created on first use; ``enabled=False`` makes every call ``F.linear``."""
 
@@ -40,35 +63,48 @@ class GemmCache:
         # id(weight) -> (weakref to it, packs by (storage, version, rows, threads)); the weakref tells a
         # new tensor that got a dead one's id apart from it
         self._packs: dict[int, tuple[weakref.ref, collections.OrderedDict]] = {}
-        self._derived: dict[tuple, tuple[tuple, tuple, torch.Tensor]] = {}
+        self._layouts: dict[tuple, tuple[tuple, tuple, torch.Tensor]] = {}
+        # compiled code finds this cache by its handle (an int the graph can hold)
+        self._handle = next(_HANDLES)
+        _CACHES[self._handle] = self
 
     def active(self, x: torch.Tensor) -> bool:
-        """Whether ``x`` would go through packed GEMMs (the fast path then also lays convolutions out as GEMMs)."""
+        """Whether ``x`` goes through packed GEMMs (the fast path then also lays convolutions out as GEMMs)."""
         return (self.enabled and _MKL and x.device.type == "cpu" and x.dtype == torch.float32
-                and not torch.is_grad_enabled() and not torch.is_autocast_enabled("cpu")
-                and not torch.compiler.is_compiling())
+                and not torch.is_grad_enabled() and not torch.is_autocast_enabled("cpu"))
 
-    def linear(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        """``F.linear(x, weight, bias)`` for any leading dims."""
-        if not self.active(x) or weight.dtype != torch.float32 or x.numel() == 0:
-            return F.linear(x, weight, bias)
+    def linear(self, x: torch.Tensor, weights: torch.Tensor | tuple[torch.Tensor, ...],
+               bias: torch.Tensor | None = None, layout: str = "plain") -> torch.Tensor:
+        """``F.linear(x, LAYOUTS[layout](weights), bias)`` for any leading dims."""
+        weights = [weights] if isinstance(weights, torch.Tensor) else list(weights)
+        if not self.active(x) or any(w.dtype != torch.float32 for w in weights):
+            return F.linear(x, LAYOUTS[layout](weights), bias)
+        if torch.compiler.is_compiling():
+            return torch.ops.ostrack_eval.packed_linear(x, weights, bias, layout, self._handle)
+        return self._linear(x, weights, bias, layout)
+
+    def _linear(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor | None,
+                layout: str) -> torch.Tensor:
+        weight = weights[0] if layout == "plain" else self._layout(weights, layout)
         k = x.shape[-1]
         rows = x.numel() // k
-        pack = self._pack(weight, rows)
-        out = torch.ops.mkl._mkl_linear(x.reshape(rows, k).contiguous(), pack, weight, bias, rows)
+        if rows == 0:
+            return F.linear(x, weight, bias)
+        out = torch.ops.mkl._mkl_linear(x.reshape(rows, k).contiguous(), self._pack(weight, rows), weight, bias,
+                                        rows)
         return out.view(*x.shape[:-1], weight.shape[0])
 
-    def derived(self, name: str, sources: tuple[torch.Tensor, ...], make: Callable[[], torch.Tensor]) -> torch.Tensor:
-        """A tensor computed from parameters (a reordered or concatenated weight), remade when they change."""
+    def _layout(self, sources: list[torch.Tensor], layout: str) -> torch.Tensor:
+        """The rearranged weight, remade when a source changes (storage, in-place version, identity)."""
         stamp = tuple((s.data_ptr(), s._version) for s in sources)
-        key = (name, tuple(id(s) for s in sources))
-        hit = self._derived.get(key)
+        key = (layout, tuple(id(s) for s in sources))
+        hit = self._layouts.get(key)
         if hit is not None and hit[1] == stamp and all(r() is s for r, s in zip(hit[0], sources)):
             return hit[2]
         if hit is not None:
             self._packs.pop(id(hit[2]), None)
-        tensor = make().contiguous()
-        self._derived[key] = (tuple(weakref.ref(s) for s in sources), stamp, tensor)
+        tensor = LAYOUTS[layout](sources).contiguous()
+        self._layouts[key] = (tuple(weakref.ref(s) for s in sources), stamp, tensor)
         return tensor
 
     def _pack(self, weight: torch.Tensor, rows: int) -> torch.Tensor:
@@ -89,7 +125,7 @@ class GemmCache:
 
     def clear(self) -> None:
         self._packs.clear()
-        self._derived.clear()
+        self._layouts.clear()
 
     def __len__(self) -> int:
         return sum(len(p) for _, p in self._packs.values())
@@ -103,3 +139,17 @@ class GemmCache:
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)
+
+
+@torch.library.custom_op("ostrack_eval::packed_linear", mutates_args=())
+def _packed_linear_op(x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor | None, layout: str,
+                      handle: int) -> torch.Tensor:
+    cache = _CACHES.get(handle)
+    if cache is None:  # the model is gone but its compiled step is still called
+        return F.linear(x, LAYOUTS[layout](weights), bias)
+    return cache._linear(x, weights, bias, layout)
+
+
+@_packed_linear_op.register_fake
+def _(x, weights, bias, layout, handle):
+    return x.new_empty(*x.shape[:-1], sum(w.shape[0] for w in weights))
