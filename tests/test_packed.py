@@ -1,0 +1,74 @@
+"""MKL-packed GEMMs of the CPU fast path (ostrack_eval.trackers.packed) and the head laid out as GEMMs."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import SMALL_CKPT, SMALL_YAML
+from ostrack_eval.trackers.factory import build_ostrack_tracker
+from ostrack_eval.trackers.fast import head_decode_fast, head_decode_tokens
+from ostrack_eval.trackers.packed import PACK_MAX_ROWS, GemmCache, mkl_packing_available
+from ostrack_eval.trackers.registry import TrackerSpec
+
+pytestmark = pytest.mark.skipif(not mkl_packing_available(), reason="torch built without MKL")
+
+
+def test_linear_packs_per_row_count_keeps_a_few_and_skips_large_batches():
+    torch.manual_seed(0)
+    w, b = torch.randn(96, 64), torch.randn(96)
+    cache = GemmCache(per_weight=2)
+    with torch.no_grad():
+        for rows in (5, 7, 9):
+            x = torch.randn(rows, 64)
+            torch.testing.assert_close(cache.linear(x, w, b), F.linear(x, w, b), rtol=1e-6, atol=1e-5)
+        assert len(cache) == 2  # least recently used row count dropped
+        x = torch.randn(2, 3, 64)  # leading dims: 6 rows
+        assert cache.linear(x, w, b).shape == (2, 3, 96)
+        big = torch.randn(PACK_MAX_ROWS + 1, 64)
+        before = len(cache)
+        assert torch.equal(cache.linear(big, w, b), F.linear(big, w, b))
+        assert len(cache) == before
+    # where it does not apply, plain F.linear and nothing packed
+    x = torch.randn(4, 64)
+    assert torch.equal(cache.linear(x, w, b), F.linear(x, w, b))  # autograd on
+    with torch.no_grad():
+        assert torch.equal(cache.linear(x.double(), w.double(), b.double()), F.linear(x.double(), w.double(),
+                                                                                        b.double()))
+        off = GemmCache(enabled=False)
+        assert torch.equal(off.linear(x, w, b), F.linear(x, w, b)) and len(off) == 0
+
+
+def test_conv_layout_is_the_convolution():
+    """Rows of 3×3 neighbourhoods in (ky, kx, c) order times the "conv" layout = conv2d with padding 1."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 5, 5)
+    w1, w2, b = torch.randn(6, 8, 3, 3), torch.randn(4, 8, 3, 3), torch.randn(10)
+    grid = F.pad(x.permute(0, 2, 3, 1), (0, 0, 1, 1, 1, 1))
+    rows = grid.unfold(1, 3, 1).unfold(2, 3, 1).permute(0, 1, 2, 4, 5, 3).reshape(2, 25, 72)
+    with torch.no_grad():
+        out = GemmCache().linear(rows, (w1, w2), b, layout="conv")
+    expected = F.conv2d(x, torch.cat([w1, w2]), b, padding=1).flatten(2).transpose(1, 2)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_head_on_gemms_equals_full_head_at_corners_edges_and_inside():
+    torch.manual_seed(0)
+    tr = build_ostrack_tracker(TrackerSpec(str(SMALL_YAML), checkpoint=str(SMALL_CKPT)), "cpu")
+    head = tr.model.box_head
+    cells = [(0, 0), (0, 15), (15, 0), (15, 15), (1, 2), (3, 3), (8, 12), (15, 7), (2, 13)]
+    tokens = torch.randn(len(cells), 256, 64)
+    window = torch.full((len(cells), 1, 16, 16), 1e-3)
+    for i, (y, x) in enumerate(cells):
+        window[i, 0, y, x] = 1.0
+    gemm = GemmCache()
+    with torch.no_grad():
+        bbox, response = head_decode_tokens(head, tokens, window, gemm)
+        assert len(gemm) > 0
+        feat = tokens.transpose(1, 2).reshape(len(cells), 64, 16, 16)
+        score, size, offset = head.get_score_map(feat)
+        expected, index = head.cal_bbox(window * score, size, offset, return_index=True)
+        plain_bbox, _ = head_decode_fast(head, feat, window)
+    assert torch.equal(response.flatten(1).argmax(1), index)
+    torch.testing.assert_close(response, window * score, rtol=0, atol=1e-5)
+    torch.testing.assert_close(bbox, expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(bbox, plain_bbox, rtol=0, atol=1e-5)
