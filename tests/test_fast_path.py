@@ -31,7 +31,7 @@ from ostrack_eval.trackers.engine import FastOptions
 from ostrack_eval.trackers.factory import build_ostrack_tracker
 from ostrack_eval.trackers.fast import TemplateState, head_decode_fast
 from ostrack_eval.trackers.model import build_model
-from ostrack_eval.trackers.packed import mkl_packing_available
+from ostrack_eval.trackers.packed import PACK_MIN_ELEMENTS, mkl_packing_available
 from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
 from ostrack_eval.trackers.preprocess import normalize_patch, sample_target
 from ostrack_eval.trackers.registry import TrackerSpec
@@ -128,6 +128,7 @@ def test_fast_step_is_one_graph():
     state = TemplateState.from_mask(m.backbone.embed_template(torch.from_numpy(INPUTS["template"][:2])), mask)
     x = torch.from_numpy(INPUTS["search"][:2])
     compiled = torch.compile(m.track_step, backend="eager", fullgraph=True)
+    m.backbone.gemm.min_elements = 0  # pack this small model's weights too
     with torch.no_grad():
         a = compiled(x, state.tokens, tr.window, state.rank_rows, state.rank_valid)
         # the traced step kept the packed GEMMs (an opaque custom op looking its packs up when it runs)
@@ -340,6 +341,7 @@ def test_packed_gemms_equal_plain_and_follow_weight_changes():
     tr = build_ostrack_tracker(TrackerSpec(str(SMALL_YAML), checkpoint=str(SMALL_CKPT)), "cpu")
     m = tr.model
     gemm = m.backbone.gemm
+    gemm.min_elements = 0  # this small model's weights are below the packing size of real ones
     z, x = torch.from_numpy(INPUTS["template"]), torch.from_numpy(INPUTS["search"])
     mask = template_mask("CTR_POINT", 128, 16, 3)
     state = TemplateState.from_mask(m.backbone.embed_template(z), mask)
@@ -365,3 +367,8 @@ def test_packed_gemms_equal_plain_and_follow_weight_changes():
     plain, packed = step(False), step(True)
     torch.testing.assert_close(packed[0], plain[0], rtol=0, atol=1e-4)
     assert len(copy.deepcopy(m).backbone.gemm) == 0
+    # real-size threshold: this model's weights stay on F.linear
+    gemm.min_elements = PACK_MIN_ELEMENTS
+    gemm.clear()
+    step(True)
+    assert len(gemm) == 0

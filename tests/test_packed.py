@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not mkl_packing_available(), reason="torch built
 def test_linear_packs_per_row_count_keeps_a_few_and_skips_large_batches():
     torch.manual_seed(0)
     w, b = torch.randn(96, 64), torch.randn(96)
-    cache = GemmCache(per_weight=2)
+    cache = GemmCache(per_weight=2, min_elements=0)
     with torch.no_grad():
         for rows in (5, 7, 9):
             x = torch.randn(rows, 64)
@@ -35,6 +35,8 @@ def test_linear_packs_per_row_count_keeps_a_few_and_skips_large_batches():
         assert torch.equal(cache.linear(x.double(), w.double(), b.double()), F.linear(x.double(), w.double(),
                                                                                         b.double()))
         off = GemmCache(enabled=False)
+        small = GemmCache()  # default threshold: a 96×64 weight is not worth a pack
+        assert torch.equal(small.linear(x, w, b), F.linear(x, w, b)) and len(small) == 0
         assert torch.equal(off.linear(x, w, b), F.linear(x, w, b)) and len(off) == 0
 
 
@@ -46,7 +48,7 @@ def test_conv_layout_is_the_convolution():
     grid = F.pad(x.permute(0, 2, 3, 1), (0, 0, 1, 1, 1, 1))
     rows = grid.unfold(1, 3, 1).unfold(2, 3, 1).permute(0, 1, 2, 4, 5, 3).reshape(2, 25, 72)
     with torch.no_grad():
-        out = GemmCache().linear(rows, (w1, w2), b, layout="conv")
+        out = GemmCache(min_elements=0).linear(rows, (w1, w2), b, layout="conv")
     expected = F.conv2d(x, torch.cat([w1, w2]), b, padding=1).flatten(2).transpose(1, 2)
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
 
@@ -60,7 +62,7 @@ def test_head_on_gemms_equals_full_head_at_corners_edges_and_inside():
     window = torch.full((len(cells), 1, 16, 16), 1e-3)
     for i, (y, x) in enumerate(cells):
         window[i, 0, y, x] = 1.0
-    gemm = GemmCache()
+    gemm = GemmCache(min_elements=0)
     with torch.no_grad():
         bbox, response = head_decode_tokens(head, tokens, window, gemm)
         assert len(gemm) > 0

@@ -171,9 +171,9 @@ def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: i
 
 def _embed_search(bb: "VisionTransformerCE", x: torch.Tensor, gemm: GemmCache) -> torch.Tensor:
     """``bb.embed_search(x)``; with packed GEMMs the patch convolution as one (stride = kernel: no overlap)."""
-    if not gemm.active(x):
-        return bb.embed_search(x)
     conv = bb.patch_embed.proj
+    if not gemm.packs(x, conv.weight):
+        return bb.embed_search(x)
     k = conv.kernel_size[0]
     b, ch, h, w = x.shape
     patches = x.view(b, ch, h // k, k, w // k, k).permute(0, 2, 4, 1, 3, 5).reshape(b, -1, ch * k * k)
@@ -291,12 +291,12 @@ def head_decode_tokens(head: "CenterPredictor", tokens: torch.Tensor, window: to
     """
     b, ns, c = tokens.shape
     fs = head.feat_sz
-    if gemm is None or not gemm.active(tokens):
+    conv1, bn1, _ = head.conv1_ctr
+    if gemm is None or not gemm.packs(tokens, conv1.weight):
         return head_decode_fast(head, tokens.transpose(1, 2).reshape(b, c, fs, fs), window)
     grid = F.pad(tokens.view(b, fs, fs, c), (0, 0, 1, 1, 1, 1))  # the convolutions' zero padding
     # (B, F, F, C, 3, 3) windows -> rows of 9·C in (ky, kx, c) order
     im2col = grid.unfold(1, 3, 1).unfold(2, 3, 1).permute(0, 1, 2, 4, 5, 3).reshape(b, ns, 9 * c)
-    conv1, bn1, _ = head.conv1_ctr
     x = _bn_relu(bn1, gemm.linear(im2col, conv1.weight, conv1.bias, layout="conv").view(b * ns, -1))
     x = x.view(b, fs, fs, -1).permute(0, 3, 1, 2).contiguous()
     for i in range(2, 6):
