@@ -348,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
             fps = frames / (time.perf_counter() - t)
             print(f"{'fast, batched ' + str(b):34s} {fps:7.2f}   {fps / base_fps:.2f}x")
 
-    print("\nacceptance (CPU, fp32): forward <= 1.15x floor: "
+    print(f"\nacceptance ({device.type}, {args.dtype}; the issue's targets are for the CPU in fp32): "
+          "forward <= 1.15x floor: "
           f"{rows[batches[0]][1] / floor:.2f}x (of its own GEMMs replayed alone: "
           f"{rows[batches[0]][1] / rows[batches[0]][2]:.2f}x); end to end >= 1.3x faithful: "
           f"{s / min(f, fi):.2f}x")

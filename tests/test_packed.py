@@ -74,3 +74,41 @@ def test_head_on_gemms_equals_full_head_at_corners_edges_and_inside():
     torch.testing.assert_close(response, window * score, rtol=0, atol=1e-5)
     torch.testing.assert_close(bbox, expected, rtol=0, atol=1e-5)
     torch.testing.assert_close(bbox, plain_bbox, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_weights_cast_once_give_autocasts_values(dtype):
+    """Under inference autocast the linear weights are cast once per version, bit-identical to autocast's
+    own per-call casts; with autograd on they are left to autocast (gradients must reach the fp32 weights)."""
+    torch.manual_seed(0)
+    w, b, x = torch.randn(96, 64), torch.randn(96), torch.randn(5, 64)
+    cache = GemmCache()
+    with torch.autocast("cpu", dtype=dtype):
+        with torch.no_grad():
+            out = cache.linear(x, w, b)
+            assert out.dtype == dtype and torch.equal(out, F.linear(x, w, b))
+            assert len(cache._layouts) == 2  # weight and bias copies
+            w.mul_(2)  # in place: the copy is remade
+            assert torch.equal(cache.linear(x, w, b), F.linear(x, w, b))
+        wg = w.clone().requires_grad_()
+        cache.linear(x, wg, b).float().sum().backward()
+        assert wg.grad is not None
+
+
+def test_bf16_step_with_weights_cast_once_equals_plain_autocast():
+    from test_model_forward import INPUTS
+    from ostrack_eval.trackers.ce import template_mask
+    from ostrack_eval.trackers.fast import TemplateState
+
+    tr = build_ostrack_tracker(TrackerSpec(str(SMALL_YAML), checkpoint=str(SMALL_CKPT)), "cpu")
+    m = tr.model
+    z, x = torch.from_numpy(INPUTS["template"]), torch.from_numpy(INPUTS["search"])
+    with torch.no_grad():
+        state = TemplateState.from_mask(m.backbone.embed_template(z), template_mask("CTR_POINT", 128, 16, 3))
+    outs = []
+    for enabled in (False, True):
+        m.backbone.gemm.enabled = enabled
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            outs.append(m.track_step(x, state.tokens, tr.window, state.rank_rows))
+    assert len(m.backbone.gemm._layouts) > 0
+    assert torch.equal(outs[0][0], outs[1][0]) and torch.equal(outs[0][1], outs[1][1])

@@ -1,4 +1,4 @@
-"""fp32 GEMMs on MKL's packed-weight sgemm, for the fast path on the CPU.
+"""The fast path's linear layers: MKL's packed-weight sgemm on the CPU in fp32, weights cast once under autocast.
 
 MKL can hold a weight matrix in its own blocked layout (``cblas_sgemm_pack``) and multiply by it many times
 (``cblas_sgemm_compute``) instead of re-laying it out on every call, as ``F.linear`` does. On this
@@ -18,7 +18,9 @@ one opaque custom op (``ostrack_eval::packed_linear``) that does the same lookup
 runs, so Inductor fuses everything around the GEMMs and the GEMMs keep their packs.
 
 Used only where it applies: CPU, float32, no autocast, no autograd; everywhere else
-:meth:`GemmCache.linear` is ``F.linear`` on the rearranged weight.
+:meth:`GemmCache.linear` is ``F.linear`` on the rearranged weight. Under inference autocast (``--dtype``,
+any device) it keeps a bf16/fp16 copy of each linear weight instead, so the weights are not cast again on
+every step; the values are autocast's own.
 """
 
 from __future__ import annotations
@@ -55,7 +57,10 @@ def _patches_as_gemm(weights: list[torch.Tensor]) -> torch.Tensor:
     return w.reshape(w.shape[0], -1)
 
 
-LAYOUTS = {"plain": lambda weights: weights[0], "conv": _conv_as_gemm, "patches": _patches_as_gemm}
+LAYOUTS = {"plain": lambda weights: weights[0], "conv": _conv_as_gemm, "patches": _patches_as_gemm,
+           "bf16": lambda weights: weights[0].to(torch.bfloat16), "fp16": lambda weights: weights[0].to(torch.float16)}
+_CAST_LAYOUTS = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+_LOW_DTYPES = {name: dtype for dtype, name in _CAST_LAYOUTS.items()}
 
 _HANDLES = itertools.count()
 _CACHES: "weakref.WeakValueDictionary[int, GemmCache]" = weakref.WeakValueDictionary()
@@ -94,7 +99,11 @@ class GemmCache:
         """``F.linear(x, LAYOUTS[layout](weights), bias)`` for any leading dims."""
         if isinstance(weights, torch.Tensor):
             if layout == "plain" and not self.packs(x, weights):
-                return F.linear(x, weights, bias)
+                low = self._autocast_dtype(x, weights)
+                if low is None:
+                    return F.linear(x, weights, bias)
+                return F.linear(x.to(_LOW_DTYPES[low]), self._layout([weights], low),
+                                None if bias is None else self._layout([bias], low))
             weights = [weights]
         else:
             weights = list(weights)
@@ -103,6 +112,17 @@ class GemmCache:
         if torch.compiler.is_compiling():
             return torch.ops.ostrack_eval.packed_linear(x, weights, bias, layout, self._handle)
         return self._linear(x, weights, bias, layout)
+
+    def _autocast_dtype(self, x: torch.Tensor, weight: torch.Tensor) -> str | None:
+        """Under inference autocast (eager), the layout name of the autocast dtype: autocast would cast the
+        fp32 weight again on every step (its cast cache lives one ``autocast`` context); a copy cast once
+        per weight version has the same values."""
+        if not self.enabled or weight.dtype != torch.float32 or torch.compiler.is_compiling():
+            return None
+        device = x.device.type
+        if torch.is_grad_enabled() or not torch.is_autocast_enabled(device):
+            return None  # training needs autocast's own casts: gradients flow through them
+        return _CAST_LAYOUTS.get(torch.get_autocast_dtype(device))
 
     def _linear(self, x: torch.Tensor, weights: list[torch.Tensor], bias: torch.Tensor | None,
                 layout: str) -> torch.Tensor:
