@@ -15,7 +15,7 @@ What it leaves out, and why the outputs stay the same up to fp32 rounding:
 * head (:func:`head_decode_fast`): the size and offset branches are read at one cell, the Hann-weighted
   argmax. Through four 3×3 convolutions that cell sees a 9×9 window of the feature map, so only that window
   is convolved, with each layer's zero padding at the map border reproduced by masking.
-* GEMMs on the CPU in fp32 (eager): the linear layers multiply by MKL-packed weights
+* GEMMs on the CPU in fp32 (eager or compiled): the linear layers multiply by MKL-packed weights
   (:mod:`ostrack_eval.trackers.packed`), and the two convolutions that are GEMMs in disguise become GEMMs
   on those packs: the search patch embedding (stride = kernel) and the heads' first 3×3 convolution
   (im2col from the token layout, :func:`head_decode_tokens`). oneDNN ran both at ~120 GFLOP/s here.
