@@ -180,29 +180,24 @@ class Seq:
     init_box: np.ndarray
 
 
-def run_sequential(tracker: OSTrackTracker, paths: list[Path], boxes, pipeline: FramePipeline | None) -> float:
+def run_sequential(tracker: OSTrackTracker, paths: list[Path], init_box, pipeline: FramePipeline | None = None,
+                   forced: list | None = None) -> float:
     """Seconds per frame over frames 1.., decoding included (cv2 in the loop, or the pipeline).
 
-    Each frame is searched around the true box of the frame before (teacher forcing): random weights
-    would otherwise let the box drift and grow, and crops of thousands of pixels are no real workload.
+    ``forced``: the true boxes; each frame is then searched around the true box of the frame before
+    (teacher forcing): random weights would otherwise let the box drift and grow, and crops of thousands
+    of pixels are no real workload. Without it the sequence is tracked on its own predictions.
     """
     frames = pipeline.open(paths) if pipeline is not None else (read_rgb(p) for p in paths)
-    tracker.initialize(next(frames), boxes[0])
+    tracker.initialize(next(frames), init_box)
     t = time.perf_counter()
     n = 0
-    for image, previous in zip(frames, boxes):
-        tracker.state = list(previous)
+    for image in frames:
+        if forced is not None:
+            tracker.state = list(forced[n])
         tracker.track(image)
         n += 1
     return (time.perf_counter() - t) / n
-
-
-def run_free(tracker: OSTrackTracker, paths: list[Path], box) -> None:
-    """Track a sequence on its own predictions (the faithful baseline of the whole-run comparison)."""
-    frames = (read_rgb(p) for p in paths)
-    tracker.initialize(next(frames), box)
-    for image in frames:
-        tracker.track(image)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -323,10 +318,10 @@ def main(argv: list[str] | None = None) -> int:
         with FramePipeline(workers=2, ahead=4) as pipe:
             for _ in range(3):  # alternate, keep the best
                 slow_tr.model.fast = False
-                e2e["faithful"].append(run_sequential(slow_tr, paths, boxes, None))
+                e2e["faithful"].append(run_sequential(slow_tr, paths, boxes[0], None, boxes))
                 fast_tr.model.fast = True
-                e2e["fast"].append(run_sequential(fast_tr, paths, boxes, pipe))
-                e2e["fast_inline"].append(run_sequential(fast_tr, paths, boxes, None))
+                e2e["fast"].append(run_sequential(fast_tr, paths, boxes[0], pipe, boxes))
+                e2e["fast_inline"].append(run_sequential(fast_tr, paths, boxes[0], None, boxes))
         s, f, fi = (min(e2e[k]) for k in ("faithful", "fast", "fast_inline"))
         print(f"faithful (cv2 decode in the loop)  {s * 1e3:7.1f}   {1 / s:6.2f} frames/s")
         print(f"fast (decode pipeline)             {f * 1e3:7.1f}   {1 / f:6.2f} frames/s   {s / f:.2f}x")
@@ -338,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         slow_tr.model.fast = False
         for seq in seqs[: max(1, n_seqs // 4)]:  # faithful is sequential: time a quarter of the run
-            run_free(slow_tr, seq.frames, seq.init_box)
+            run_sequential(slow_tr, seq.frames, seq.init_box)
         base_fps = max(1, n_seqs // 4) * (n_frames - 1) / (time.perf_counter() - t)
         print(f"{'faithful, one sequence at a time':34s} {base_fps:7.2f}")
         for b in batches:
