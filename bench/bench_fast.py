@@ -247,16 +247,18 @@ def main(argv: list[str] | None = None) -> int:
     model.fast = False
     dense, attn = matmul_macs(lambda: model(z1, x1, ce_template_mask=mask1))
     tokens1 = model.backbone.embed_template(z1)
-    state1 = TemplateState.from_mask(tokens1, mask1)
+    autocast = AUTOCAST[args.dtype]
+    with torch.no_grad(), torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+        state1 = TemplateState.from_mask(tokens1, mask1).with_first_block(model.backbone)  # as the tracker
     gemm = model.backbone.gemm
     gemm.enabled = False  # the flop counter knows aten's matmuls, not MKL's packed one: same shapes
-    fast_dense, _ = matmul_macs(lambda: model.track_step(x1, state1.tokens, window, state1.rank_rows))
+    fast_dense, _ = matmul_macs(lambda: model.track_step(x1, state1.tokens, window, state1.rank_rows,
+                                                            template_qkv=state1.qkv0))
     gemm.enabled = True
     print(f"faithful model: {dense:.2f} GMACs linear+conv (+{attn:.2f} attention); "
           f"fast step: {fast_dense:.2f} GMACs linear+conv")
 
     # --- model forward ---------------------------------------------------------------------------------
-    autocast = AUTOCAST[args.dtype]
     fast_step = model.track_step if not args.compile else torch.compile(model.track_step, mode=args.compile)
     measured = {}
     for b in batches:
@@ -271,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def fast(step=fast_step):
             with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
-                return step(x, state.tokens, window, state.rank_rows)
+                return step(x, state.tokens, window, state.rank_rows, template_qkv=state.qkv0)
 
         def plain():
             gemm.enabled = False

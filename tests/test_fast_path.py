@@ -125,16 +125,49 @@ def test_fast_step_is_one_graph():
     m = tr.model
     gt = torch.tensor([[0.25, 0.25, 0.5, 0.5], [0.45, 0.45, 0.1, 0.1]])
     mask = template_mask("GT_BOX", 128, 16, 2, gt)
-    state = TemplateState.from_mask(m.backbone.embed_template(torch.from_numpy(INPUTS["template"][:2])), mask)
-    x = torch.from_numpy(INPUTS["search"][:2])
-    compiled = torch.compile(m.track_step, backend="eager", fullgraph=True)
     m.backbone.gemm.min_elements = 0  # pack this small model's weights too
     with torch.no_grad():
-        a = compiled(x, state.tokens, tr.window, state.rank_rows, state.rank_valid)
+        state = TemplateState.from_mask(m.backbone.embed_template(torch.from_numpy(INPUTS["template"][:2])),
+                                        mask).with_first_block(m.backbone)
+    x = torch.from_numpy(INPUTS["search"][:2])
+    compiled = torch.compile(m.track_step, backend="eager", fullgraph=True)
+    with torch.no_grad():
+        m.backbone.gemm.clear()
+        a = compiled(x, state.tokens, tr.window, state.rank_rows, state.rank_valid, template_qkv=state.qkv0)
         # the traced step kept the packed GEMMs (an opaque custom op looking its packs up when it runs)
         assert len(m.backbone.gemm) > 0 or not mkl_packing_available()
-        b = m.track_step(x, state.tokens, tr.window, state.rank_rows, state.rank_valid)
+        b = m.track_step(x, state.tokens, tr.window, state.rank_rows, state.rank_valid, template_qkv=state.qkv0)
     assert torch.equal(a[0], b[0])
+
+
+def test_first_block_template_qkv_cached_per_sequence():
+    """The template rows' first-block q, k, v, computed once per sequence, give the step's outputs; the
+    cache is really read (a wrong one changes them) and one made outside the step's autocast is ignored."""
+    tr = build_ostrack_tracker(TrackerSpec(str(SMALL_YAML), checkpoint=str(SMALL_CKPT), ce_template="gt_box"), "cpu")
+    m = tr.model
+    gt = torch.tensor([[0.25, 0.25, 0.5, 0.5], [0.45, 0.45, 0.1, 0.1]])
+    mask = template_mask("GT_BOX", 128, 16, 2, gt)
+    x = torch.from_numpy(INPUTS["search"][:2])
+    with torch.no_grad():
+        state = TemplateState.from_mask(m.backbone.embed_template(torch.from_numpy(INPUTS["template"][:2])), mask)
+        cached = state.with_first_block(m.backbone)
+        assert cached.qkv0.shape == (2, 64, 3 * 64)
+
+        def step(st):
+            return m.track_step(x, st.tokens, tr.window, st.rank_rows, st.rank_valid, template_qkv=st.qkv0)
+
+        plain, fast = step(state), step(cached)
+        torch.testing.assert_close(fast[1], plain[1], rtol=0, atol=1e-5)
+        torch.testing.assert_close(fast[0], plain[0], rtol=0, atol=1e-5)
+        assert torch.equal(fast[1].flatten(1).argmax(1), plain[1].flatten(1).argmax(1))
+        wrong = step(replace(cached, qkv0=torch.zeros_like(cached.qkv0)))
+        assert not torch.allclose(wrong[1], plain[1], atol=1e-3)
+        batched = TemplateState.cat([replace(cached, tokens=cached.tokens[i:i + 1], rank_rows=cached.rank_rows[i:i + 1],
+                                             rank_valid=cached.rank_valid[i:i + 1], qkv0=cached.qkv0[i:i + 1])
+                                     for i in range(2)])
+        assert torch.equal(batched.qkv0, cached.qkv0)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert torch.equal(step(cached)[0], step(state)[0])  # fp32 cache, bf16 step: recomputed
 
 
 def _track(tr, frames, init):

@@ -76,6 +76,31 @@ def test_head_on_gemms_equals_full_head_at_corners_edges_and_inside():
     torch.testing.assert_close(bbox, plain_bbox, rtol=0, atol=1e-5)
 
 
+def test_head_from_kept_tokens_equals_full_head_on_the_sparse_map():
+    """The score branch's conv1 from CE's kept tokens only (products added into the cells they feed) equals
+    the convolution of the map with eliminated tokens zero, whatever order the kept tokens come in."""
+    torch.manual_seed(1)
+    tr = build_ostrack_tracker(TrackerSpec(str(SMALL_YAML), checkpoint=str(SMALL_CKPT)), "cpu")
+    head = tr.model.box_head
+    b, n = 4, 88
+    index = torch.stack([torch.randperm(256)[:n] for _ in range(b)])
+    corners = torch.tensor([0, 15, 240, 255])  # taps reaching into the padding
+    rest = torch.tensor([i for i in torch.randperm(256).tolist() if i not in corners.tolist()])
+    index[0] = torch.cat([corners, rest])[:n][torch.randperm(n)]
+    kept = torch.randn(b, n, 64)
+    tokens = torch.zeros(b, 256, 64).scatter_(1, index[:, :, None].expand(-1, -1, 64), kept)
+    window = torch.rand(b, 1, 16, 16)
+    gemm = GemmCache(min_elements=0)
+    with torch.no_grad():
+        bbox, response = head_decode_tokens(head, tokens, window, gemm, kept, index)
+        feat = tokens.transpose(1, 2).reshape(b, 64, 16, 16)
+        score, size, offset = head.get_score_map(feat)
+        expected, argmax = head.cal_bbox(window * score, size, offset, return_index=True)
+    assert torch.equal(response.flatten(1).argmax(1), argmax)
+    torch.testing.assert_close(response, window * score, rtol=0, atol=1e-5)
+    torch.testing.assert_close(bbox, expected, rtol=0, atol=1e-5)
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_autocast_weights_cast_once_give_autocasts_values(dtype):
     """Under inference autocast the linear weights are cast once per version, bit-identical to autocast's

@@ -108,8 +108,10 @@ def network_call(tracker: OSTrackTracker, search: torch.Tensor) -> Callable[[], 
     if not tracker.fast:
         return lambda: model(tracker.template, search, ce_template_mask=tracker.mask_z)
     with torch.no_grad():
-        state = TemplateState.from_mask(model.backbone.embed_template(tracker.template), tracker.mask_z)
-    return lambda: model.track_step(search, state.tokens, tracker.window, state.rank_rows, state.rank_valid)
+        bb = model.backbone
+        state = TemplateState.from_mask(bb.embed_template(tracker.template), tracker.mask_z).with_first_block(bb)
+    return lambda: model.track_step(search, state.tokens, tracker.window, state.rank_rows, state.rank_valid,
+                                    template_qkv=state.qkv0)
 
 
 def device_sync(device: torch.device) -> Callable[[], None]:

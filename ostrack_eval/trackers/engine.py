@@ -107,8 +107,13 @@ class TrackingEngine:
         z_patch, template, mask = template_inputs(image, box, self.cfg, self.device)
         tokens = None
         if self.fast:
-            tokens = TemplateState.from_mask(self.model.backbone.embed_template(template), mask)
+            bb = self.model.backbone
+            with self._autocast_context():  # the cached first-block values in the steps' dtype
+                tokens = TemplateState.from_mask(bb.embed_template(template), mask).with_first_block(bb)
         return SequenceState(box, z_patch, template, mask, tokens)
+
+    def _autocast_context(self):
+        return torch.autocast(self.device.type, dtype=self._autocast, enabled=self._autocast is not None)
 
     def batch_templates(self, states: list[SequenceState]):
         """Stacked template inputs of ``states`` (reuse while the batch's membership is unchanged)."""
@@ -137,10 +142,10 @@ class TrackingEngine:
         search = normalize_batch(batch)
         if templates is None:
             templates = self.batch_templates(states)
-        with torch.autocast(self.device.type, dtype=self._autocast, enabled=self._autocast is not None):
+        with self._autocast_context():
             if self.fast:
                 bbox, response = self._net(search, templates.tokens, self.window, templates.rank_rows,
-                                           templates.rank_valid)
+                                           templates.rank_valid, template_qkv=templates.qkv0)
             else:
                 template, mask = templates
                 out = self.model(template, search, ce_template_mask=mask)

@@ -2,8 +2,9 @@
 
 What it leaves out, and why the outputs stay the same up to fp32 rounding:
 
-* template patch embedding: done once per sequence by the caller (the template image never changes).
-  Nothing past it can be cached: template tokens attend to the search tokens in every block.
+* template patch embedding, and the first block's q, k, v of the template rows: done once per sequence by
+  the caller (the template image never changes; :meth:`TemplateState.with_first_block`). Nothing past
+  them can be cached: template tokens attend to the search tokens in every block.
 * attention: fused ``scaled_dot_product_attention``. In a CE block the ranking needs only ``softmax(q kᵀ)``
   of the ranking template rows (one row for ``CTR_POINT``), so those rows are computed explicitly, the
   elimination is decided first, and the attention output, projection and MLP run only for the tokens that
@@ -27,6 +28,7 @@ relative). Where two search tokens' CE scores tie within that noise they can tra
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -58,10 +60,17 @@ class TemplateState:
     tokens: torch.Tensor  # (B, Nz, C) patch embedding + pos_embed_z
     rank_rows: torch.Tensor | None = None  # (B, r) int64
     rank_valid: torch.Tensor | None = None  # (B, r) float
+    # (B, Nz, 3C) the first block's q, k, v of the template rows: they see only the template, unlike every
+    # later value (see :func:`first_block_qkv`); None: computed with the search rows
+    qkv0: torch.Tensor | None = None
 
     @property
     def batch(self) -> int:
         return self.tokens.shape[0]
+
+    def with_first_block(self, bb: "VisionTransformerCE") -> "TemplateState":
+        """This state with :attr:`qkv0` computed (once per sequence, in the caller's autocast)."""
+        return dataclasses.replace(self, qkv0=first_block_qkv(bb, self.tokens))
 
     @classmethod
     def from_mask(cls, tokens: torch.Tensor, mask: torch.Tensor | None) -> "TemplateState":
@@ -83,7 +92,7 @@ class TemplateState:
         if states[0].rank_rows is None:
             if any(s.rank_rows is not None for s in states):
                 raise ValueError("cannot batch templates ranked by all rows with ones ranked by some")
-            return cls(tokens)
+            return cls(tokens, qkv0=_cat_qkv0(states))
         r = max(s.rank_rows.shape[1] for s in states)
         rows, valid = [], []
         for s in states:
@@ -92,9 +101,24 @@ class TemplateState:
             rows.append(F.pad(s.rank_rows, (0, pad)))
             valid.append(F.pad(v, (0, pad)))
         valid_t = torch.cat(valid)
+        qkv0 = _cat_qkv0(states)
         if bool((valid_t == 1).all()):
-            return cls(tokens, torch.cat(rows))
-        return cls(tokens, torch.cat(rows), valid_t)
+            return cls(tokens, torch.cat(rows), qkv0=qkv0)
+        return cls(tokens, torch.cat(rows), valid_t, qkv0)
+
+
+def _cat_qkv0(states: list[TemplateState]) -> torch.Tensor | None:
+    if any(s.qkv0 is None for s in states):
+        return None
+    return torch.cat([s.qkv0 for s in states])
+
+
+def first_block_qkv(bb: "VisionTransformerCE", tokens: torch.Tensor, gemm: GemmCache | None = None) -> torch.Tensor:
+    """q, k, v of the first block for the template tokens ``(B, Nz, C)``: ``qkv(norm1(tokens))``, the same
+    every frame (attention mixes in the search tokens only after them)."""
+    blk = bb.blocks[0]
+    gemm = gemm if gemm is not None else bb.gemm
+    return gemm.linear(blk.norm1(tokens), blk.attn.qkv.weight, blk.attn.qkv.bias)
 
 
 class Elimination(NamedTuple):
@@ -111,6 +135,8 @@ class FastBackboneResult:
     search: torch.Tensor  # (B, Ns, C) search tokens in their original positions, eliminated ones zero
     template: torch.Tensor | None  # (B, Nz, C) final template tokens, or None when not asked for
     stages: list[Elimination]
+    kept: torch.Tensor  # (B, n, C) the search tokens CE kept, in the order of ``index``
+    index: torch.Tensor | None  # (B, n) their positions in the map; None: all, in order
 
 
 def _rank_scores(q: torch.Tensor, k: torch.Tensor, nz: int, tmpl: TemplateState, scale: float) -> torch.Tensor:
@@ -128,14 +154,37 @@ def _rank_scores(q: torch.Tensor, k: torch.Tensor, nz: int, tmpl: TemplateState,
     return ((probs * valid[:, None, :, None]).sum(dim=2) / valid.sum(1).clamp(min=1)[:, None, None]).mean(dim=1)
 
 
+# PyTorch's CPU flash-attention kernel works through the queries in blocks of 32 rows below 192 query rows
+# (64 from 192; ``FlashAttentionKernel.cpp``); in CE's later blocks (88–190 rows, ≤ 244 keys) one q·kᵀ,
+# softmax, ·v ran faster in fp32 here (2 threads, 12 heads; 190×190: 1.00 vs 1.45 ms at batch 1, 8.0 vs 9.6
+# at batch 8; ostrack256-CE's blocks 7–12 together: 5.3 vs 7.3 ms at batch 1)
+_FLASH_MIN_ROWS = 192
+
+
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float) -> torch.Tensor:
+    if q.device.type != "cpu" or q.dtype != torch.float32 or q.shape[-2] >= _FLASH_MIN_ROWS:
+        return F.scaled_dot_product_attention(q, k, v, scale=scale)
+    return torch.matmul(q, k.transpose(-2, -1)).mul_(scale).softmax(dim=-1) @ v
+
+
 def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: int, ratio: float | None,
-           index: torch.Tensor | None, drop_template: bool, gemm: GemmCache):
-    """One transformer block; returns ``(tokens, search index, elimination or None)``."""
+           index: torch.Tensor | None, drop_template: bool, gemm: GemmCache, z_qkv: torch.Tensor | None = None):
+    """One transformer block; returns ``(tokens, search index, elimination or None)``.
+
+    ``z_qkv``: the template rows' q, k, v, known already (first block); only the search rows' are computed.
+    """
     attn = blk.attn
     b, n, c = t.shape
     heads = attn.num_heads
     d = c // heads
-    qkv = gemm.linear(blk.norm1(t), attn.qkv.weight, attn.qkv.bias).view(b, n, 3, heads, d)
+    if z_qkv is None:
+        qkv = gemm.linear(blk.norm1(t), attn.qkv.weight, attn.qkv.bias)
+    else:
+        x_qkv = gemm.linear(blk.norm1(t[:, nz:]), attn.qkv.weight, attn.qkv.bias)
+        if z_qkv.dtype != x_qkv.dtype:  # cached outside this step's autocast
+            z_qkv = gemm.linear(blk.norm1(t[:, :nz]), attn.qkv.weight, attn.qkv.bias)
+        qkv = torch.cat([z_qkv, x_qkv], dim=1)
+    qkv = qkv.view(b, n, 3, heads, d)
     q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # strided views, no copy
     rows = None  # token rows whose outputs are needed; None = all
     stage = None
@@ -157,11 +206,14 @@ def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: i
             removed = None
         stage = Elimination(layer, scores, index, removed)
     if rows is not None:
-        q = q.gather(2, rows[:, None, :, None].expand(-1, heads, -1, d))
-        t = t.gather(1, rows[:, :, None].expand(-1, -1, c))
+        # whole rows by index_select on the flattened batch (a row copy each; gather indexes every element)
+        m = rows.shape[1]
+        flat = (rows + torch.arange(b, device=t.device)[:, None] * n).flatten()
+        q = qkv.view(b * n, 3 * c)[:, :c].index_select(0, flat).view(b, m, heads, d).transpose(1, 2)
+        t = t.reshape(b * n, c).index_select(0, flat).view(b, m, c)
     elif drop_template:
         q, t = q[:, :, nz:], t[:, nz:]
-    out = F.scaled_dot_product_attention(q, k, v, scale=attn.scale)
+    out = _attention(q, k, v, attn.scale)
     t = t + gemm.linear(out.transpose(1, 2).reshape(b, -1, c), attn.proj.weight, attn.proj.bias)
     mlp = blk.mlp
     hidden = mlp.act(gemm.linear(blk.norm2(t), mlp.fc1.weight, mlp.fc1.bias))
@@ -192,6 +244,9 @@ def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: Temp
     z = tmpl.tokens if tmpl.tokens.shape[0] == b else tmpl.tokens.expand(b, -1, -1)
     nz = z.shape[1]
     t = torch.cat([z, _embed_search(bb, x, gemm)], dim=1)
+    z_qkv = tmpl.qkv0
+    if z_qkv is not None:
+        z_qkv = z_qkv if z_qkv.shape[0] == b else z_qkv.expand(b, -1, -1)
     index = None
     stages = []
     depth = len(bb.blocks)
@@ -199,7 +254,7 @@ def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: Temp
         ratio = bb.block_keep_ratio(i, ce_keep_rate)
         rank = ratio if i in bb.ce_loc and ratio < 1 else None
         drop = not template_out and i == depth - 1
-        t, index, stage = _block(blk, t, nz, tmpl, i, rank, index, drop, gemm)
+        t, index, stage = _block(blk, t, nz, tmpl, i, rank, index, drop, gemm, z_qkv if i == 0 else None)
         if stage is not None:
             stages.append(stage)
     t = bb.norm(t)
@@ -207,11 +262,11 @@ def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: Temp
     s = t[:, nz:] if template_out else t
     c = s.shape[-1]
     if index is None:
-        search = s.contiguous()
+        search = s = s.contiguous()
     else:
         search = s.new_zeros(b, bb.num_search, c)
         search.scatter_(1, index[:, :, None].expand(-1, -1, c), s)
-    return FastBackboneResult(search, template, stages)
+    return FastBackboneResult(search, template, stages, s, index)
 
 
 def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:
@@ -281,23 +336,53 @@ def _bn_relu(bn, x: torch.Tensor) -> torch.Tensor:
     return F.relu(F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps))
 
 
+def _taps(n: int, fs: int, index: torch.Tensor | None, device) -> torch.Tensor:
+    """Where each (token, 3×3 tap) product lands: ``(B or 1, n, 9)`` flat cells of the map padded by 1.
+
+    Token q feeds output cell q − (ky − 1, kx − 1) through tap (ky, kx); in the padded map that is row
+    qy − ky + 2, column qx − kx + 2.
+    """
+    q = torch.arange(n, device=device)[None] if index is None else index
+    k = torch.arange(3, device=device)
+    rows = (q // fs)[..., None, None] - k[:, None] + 2
+    cols = (q % fs)[..., None, None] - k[None, :] + 2
+    return (rows * (fs + 2) + cols).flatten(-2)
+
+
+def _score_conv1(conv1, tokens: torch.Tensor, index: torch.Tensor | None, fs: int, gemm: GemmCache) -> torch.Tensor:
+    """The score branch's first 3×3 convolution ``(B, F·F, C_out)`` from the search tokens ``(B, n, C)`` at
+    the map positions ``index`` (``None``: all, in order): every token times all 9 taps in one GEMM, the
+    products added into the cells they feed. Eliminated tokens are zero in the map, so they add nothing and
+    are never multiplied (CE 0.7 at 256 px: 88 of 256 tokens, a third of the im2col GEMM's work)."""
+    b, n, _ = tokens.shape
+    out_c = conv1.out_channels
+    prods = gemm.linear(tokens, conv1.weight, layout="taps").view(b, n * 9, out_c)
+    cells = _taps(n, fs, index, tokens.device).expand(b, -1, -1).reshape(b, n * 9)
+    side = fs + 2
+    flat = (cells + torch.arange(b, device=tokens.device)[:, None] * side * side).flatten()
+    padded = tokens.new_zeros(b * side * side, out_c).index_add_(0, flat, prods.view(-1, out_c))
+    return padded.view(b, side, side, out_c)[:, 1:fs + 1, 1:fs + 1].reshape(b, fs * fs, out_c) + conv1.bias
+
+
 def head_decode_tokens(head: "CenterPredictor", tokens: torch.Tensor, window: torch.Tensor,
-                       gemm: GemmCache | None = None):
+                       gemm: GemmCache | None = None, kept: torch.Tensor | None = None,
+                       index: torch.Tensor | None = None):
     """:func:`head_decode_fast` on the search tokens ``(B, F·F, C)`` (eliminated positions zero).
 
-    With packed GEMMs the first 3×3 convolution of every branch is one GEMM on the 3×3 neighbourhoods of
-    the cells (im2col, built once from the token layout): over all cells for the score branch, then, for
-    size and offset together, over the 7×7 cells of the argmax window that layer 1 feeds.
+    ``kept`` ``(B, n, C)``: the tokens CE kept, at map positions ``index`` ``(B, n)`` (both ``None``: every
+    token is kept). With packed GEMMs the first 3×3 convolution of every branch runs on GEMMs: for the
+    score branch over all cells from the kept tokens (:func:`_score_conv1`), then, for size and offset
+    together, one GEMM on the 3×3 neighbourhoods (im2col) of the 7×7 cells of the argmax window that
+    layer 1 feeds.
     """
     b, ns, c = tokens.shape
     fs = head.feat_sz
     conv1, bn1, _ = head.conv1_ctr
     if gemm is None or not gemm.packs(tokens, conv1.weight):
         return head_decode_fast(head, tokens.transpose(1, 2).reshape(b, c, fs, fs), window)
-    grid = F.pad(tokens.view(b, fs, fs, c), (0, 0, 1, 1, 1, 1))  # the convolutions' zero padding
-    # (B, F, F, C, 3, 3) windows -> rows of 9·C in (ky, kx, c) order
-    im2col = grid.unfold(1, 3, 1).unfold(2, 3, 1).permute(0, 1, 2, 4, 5, 3).reshape(b, ns, 9 * c)
-    x = _bn_relu(bn1, gemm.linear(im2col, conv1.weight, conv1.bias, layout="conv").view(b * ns, -1))
+    if kept is None:
+        kept, index = tokens, None
+    x = _bn_relu(bn1, _score_conv1(conv1, kept, index, fs, gemm).view(b * ns, -1))
     x = x.view(b, fs, fs, -1).permute(0, 3, 1, 2).contiguous()
     for i in range(2, 6):
         x = getattr(head, f"conv{i}_ctr")(x)
@@ -306,15 +391,20 @@ def head_decode_tokens(head: "CenterPredictor", tokens: torch.Tensor, window: to
     # layer 1's 7×7 output cells; those outside the map read a clamped cell and are masked to zero after
     off = torch.arange(-(_HEAD_RADIUS - 1), _HEAD_RADIUS, device=tokens.device)
     cy, cx = (iy + off).clamp(0, fs - 1), (ix + off).clamp(0, fs - 1)
-    cells = (cy[:, :, None] * fs + cx[:, None, :]).view(b, -1)
-    rows = im2col.gather(1, cells[:, :, None].expand(-1, -1, 9 * c))
+    side = fs + 2
+    cells = (cy[:, :, None] * side + cx[:, None, :]).view(b, -1)  # top-left of each cell's 3×3 in the padded map
+    k = torch.arange(3, device=tokens.device)
+    taps = (k[:, None] * side + k[None, :]).flatten()  # (ky, kx) order, as the "conv" layout's columns
+    flat = (cells[:, :, None] + taps + torch.arange(b, device=tokens.device)[:, None, None] * side * side).flatten()
+    grid = F.pad(tokens.view(b, fs, fs, c), (0, 0, 1, 1, 1, 1)).view(b * side * side, c)  # the zero padding
+    rows = grid.index_select(0, flat).view(b, cells.shape[1], 9 * c)
     size1, offset1 = head.conv1_size, head.conv1_offset
     both = gemm.linear(rows, (size1[0].weight, offset1[0].weight), torch.cat([size1[0].bias, offset1[0].bias]),
                        layout="conv").view(b * cells.shape[1], -1)
-    side = 2 * _HEAD_RADIUS - 1
+    win_side = 2 * _HEAD_RADIUS - 1
     out = {}
     for name, part, seq in (("size", both[:, :size1[0].out_channels], size1),
                             ("offset", both[:, size1[0].out_channels:], offset1)):
-        win = _bn_relu(seq[1], part).view(b, side, side, -1).permute(0, 3, 1, 2).contiguous() * masks[0]
+        win = _bn_relu(seq[1], part).view(b, win_side, win_side, -1).permute(0, 3, 1, 2).contiguous() * masks[0]
         out[name] = _window_branch(head, name, win, masks, first=2)
     return _box(ix, iy, _clamped_sigmoid(out["size"]), out["offset"], fs), response

@@ -47,16 +47,17 @@ class OSTrack(nn.Module):
 
     def track_step(self, search: torch.Tensor, template_tokens: torch.Tensor, window: torch.Tensor,
                    rank_rows: torch.Tensor | None = None, rank_valid: torch.Tensor | None = None,
-                   ce_keep_rate: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   ce_keep_rate: float | None = None,
+                   template_qkv: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Fast path for tracking (plain tensors in, so it can be ``torch.compile``-d); see :class:`TemplateState`.
 
         Returns ``(bbox, response)``: the box ``(B, 4)`` (cx, cy, w, h normalised to the search crop) read
         at the argmax of ``response = window · score_map`` ``(B, 1, F, F)``, as the faithful decode does.
         """
-        state = TemplateState(template_tokens, rank_rows, rank_valid)
+        state = TemplateState(template_tokens, rank_rows, rank_valid, template_qkv)
         gemm = self.backbone.gemm
         res = backbone_forward_fast(self.backbone, search, state, ce_keep_rate, template_out=False, gemm=gemm)
-        return head_decode_tokens(self.box_head, res.search, window, gemm)
+        return head_decode_tokens(self.box_head, res.search, window, gemm, res.kept, res.index)
 
     def forward_head(self, tokens: torch.Tensor) -> dict:
         enc = tokens[:, -self.feat_len_s:]

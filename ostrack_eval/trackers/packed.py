@@ -51,6 +51,13 @@ def _conv_as_gemm(weights: list[torch.Tensor]) -> torch.Tensor:
     return torch.cat([w.permute(0, 2, 3, 1).reshape(w.shape[0], -1) for w in weights])
 
 
+def _taps_as_gemm(weights: list[torch.Tensor]) -> torch.Tensor:
+    """A convolution weight ``(N, C, kh, kw)`` as ``(kh·kw·N, C)``, rows in (ky, kx, n) order: one token's
+    products with every tap, for adding into the cells each tap feeds."""
+    (w,) = weights
+    return w.permute(2, 3, 0, 1).reshape(-1, w.shape[1])
+
+
 def _patches_as_gemm(weights: list[torch.Tensor]) -> torch.Tensor:
     """A patch-embedding convolution weight ``(N, C, k, k)`` as ``(N, C·k·k)``: columns in (c, ky, kx) order."""
     (w,) = weights
@@ -58,6 +65,7 @@ def _patches_as_gemm(weights: list[torch.Tensor]) -> torch.Tensor:
 
 
 LAYOUTS = {"plain": lambda weights: weights[0], "conv": _conv_as_gemm, "patches": _patches_as_gemm,
+           "taps": _taps_as_gemm,
            "bf16": lambda weights: weights[0].to(torch.bfloat16), "fp16": lambda weights: weights[0].to(torch.float16)}
 _CAST_LAYOUTS = {torch.bfloat16: "bf16", torch.float16: "fp16"}
 _LOW_DTYPES = {name: dtype for dtype, name in _CAST_LAYOUTS.items()}
@@ -193,4 +201,4 @@ def _packed_linear_op(x: torch.Tensor, weights: list[torch.Tensor], bias: torch.
 
 @_packed_linear_op.register_fake
 def _(x, weights, bias, layout, handle):
-    return x.new_empty(*x.shape[:-1], sum(w.shape[0] for w in weights))
+    return x.new_empty(*x.shape[:-1], LAYOUTS[layout](weights).shape[0])
