@@ -117,7 +117,7 @@ def test_attribute_table_is_parsed_once_and_not_shared_mutably(lasot, monkeypatc
     calls = []
     real = lasot_module.load_table
     monkeypatch.setattr(lasot_module, "load_table", lambda filename: calls.append(filename) or real(filename))
-    lasot_module._attribute_table.cache_clear()
+    lasot_module.toolkit_attributes.cache_clear()
     bench = get_benchmark("lasot", lasot)
     first, second = bench.load("airplane-1"), bench.load("airplane-9")
     names = attribute_names()

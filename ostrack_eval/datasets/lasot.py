@@ -23,7 +23,7 @@ NESTED_ROOT = "LaSOTBenchmark"
 
 
 @lru_cache(maxsize=None)
-def _attribute_table() -> tuple[tuple[tuple[str, str], ...], Mapping[str, list[int]]]:
+def toolkit_attributes() -> tuple[tuple[tuple[str, str], ...], Mapping[str, list[int]]]:
     """``(abbreviation, name)`` per attribute and the 0/1 flags per sequence; read-only, shared by every load."""
     table = load_table("lasot_attributes.json")
     names = tuple((a["abbr"], a["name"]) for a in table["attributes"])
@@ -73,7 +73,7 @@ class LaSOT(FolderBenchmark):
     def _attributes(self, name: str) -> dict[str, object]:
         if not self.has_attributes:
             return {}
-        names, flags = _attribute_table()
+        names, flags = toolkit_attributes()
         row = flags.get(name)
         if row is None:
             return {}
@@ -82,5 +82,5 @@ class LaSOT(FolderBenchmark):
 
 def attribute_names() -> list[tuple[str, str]]:
     """The 14 LaSOT attributes as ``(abbreviation, full name)``, in the official toolkit's order."""
-    return list(_attribute_table()[0])
+    return list(toolkit_attributes()[0])
 

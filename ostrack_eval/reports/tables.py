@@ -320,10 +320,10 @@ class AttributeFlags:
 def attribute_flags(be: BenchEval, names: list[tuple[str, str]]) -> AttributeFlags:
     """Each scored sequence's attributes from its adapter, else from the packaged toolkit table (read by the
     LaSOT adapter's module, the table's one reader)."""
-    from ostrack_eval.datasets.lasot import _attribute_table
+    from ostrack_eval.datasets.lasot import toolkit_attributes
 
     abbrs = [abbr for abbr, _ in names]
-    table_names, table = _attribute_table()
+    table_names, table = toolkit_attributes()
     column = {abbr: i for i, (abbr, _) in enumerate(table_names)}
     rows, unlabelled = [], []
     for seq, attrs in zip(be.sequences, be.attributes):

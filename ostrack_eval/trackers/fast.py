@@ -5,21 +5,24 @@ What it leaves out, and why the outputs stay the same up to fp32 rounding:
 * template patch embedding, and the first block's q, k, v of the template rows: done once per sequence by
   the caller (the template image never changes; :meth:`TemplateState.with_first_block`). Nothing past
   them can be cached: template tokens attend to the search tokens in every block.
-* attention: fused ``scaled_dot_product_attention``. In a CE block the ranking needs only ``softmax(q kᵀ)``
-  of the ranking template rows (one row for ``CTR_POINT``), so those rows are computed explicitly, the
-  elimination is decided first, and the attention output, projection and MLP run only for the tokens that
-  survive (all rows' keys and values are still used).
+* attention: fused ``scaled_dot_product_attention`` (on the CPU in fp32 below 192 query rows, one
+  q·kᵀ, softmax, ·v: faster there, see :func:`_attention`). In a CE block the ranking needs only
+  ``softmax(q kᵀ)`` of the ranking template rows (one row for ``CTR_POINT``), so those rows are computed
+  explicitly, the elimination is decided first, and the attention output, projection and MLP run only for
+  the tokens that survive (all rows' keys and values are still used).
 * last block, when the caller needs no template output (tracking): the template rows feed nothing after
-  it (the head reads search tokens), so only their keys and values are computed.
-* elimination with one gather of the surviving rows, and the scatter back straight into the head's
-  channel-first layout.
+  it (the head reads search tokens), so of them only keys and values are used; attention output,
+  projection and MLP run for the search rows.
+* elimination with one row gather of the surviving tokens, and one scatter back into the map.
 * head (:func:`head_decode_fast`): the size and offset branches are read at one cell, the Hann-weighted
   argmax. Through four 3×3 convolutions that cell sees a 9×9 window of the feature map, so only that window
   is convolved, with each layer's zero padding at the map border reproduced by masking.
 * GEMMs on the CPU in fp32 (eager or compiled): the linear layers multiply by MKL-packed weights
-  (:mod:`ostrack_eval.trackers.packed`), and the two convolutions that are GEMMs in disguise become GEMMs
-  on those packs: the search patch embedding (stride = kernel) and the heads' first 3×3 convolution
-  (im2col from the token layout, :func:`head_decode_tokens`). oneDNN ran both at ~120 GFLOP/s here.
+  (:mod:`ostrack_eval.trackers.packed`), and the convolutions that are GEMMs in disguise become GEMMs on
+  those packs (:func:`head_decode_tokens`): the search patch embedding (stride = kernel); the score
+  branch's first 3×3 convolution as each kept token times the 9 taps, added into the cells they feed, so
+  the tokens CE eliminated (zero in the map) are never multiplied; the size and offset branches' first
+  convolution as one im2col GEMM over the window. oneDNN ran these convolutions at ~120 GFLOP/s here.
 
 Rounding: fused attention and different GEMM kernels round differently from the faithful path (≈1e-6
 relative). Where two search tokens' CE scores tie within that noise they can trade places in the ranking
