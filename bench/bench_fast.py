@@ -31,6 +31,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
+from ostrack_eval.run.memory import retain_freed_memory
 from ostrack_eval.trackers.batched import BatchedOSTrack
 from ostrack_eval.trackers.ce import template_mask
 from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device = torch.device(args.device)
     cpu = device.type == "cpu"
+    retain_freed_memory()  # as `ostrack-eval run` does
     torch.set_num_threads(args.threads)
     batches = [int(b) for b in (args.batches or ("1,8" if cpu else "1,8,32")).split(",")]
     iters = args.iters or (10 if cpu else 50)

@@ -367,6 +367,8 @@ def test_bf16_autocast_is_applied(small_model, frames):
         tr.initialize(frames[0], GT[0])
     a, b = fp32.track(frames[1]), bf16.track(frames[1])
     assert np.all(np.isfinite(b)) and not np.allclose(a, b, atol=1e-3)
+    # the per-sequence first-block cache is made in the steps' dtype, so the bf16 steps use it
+    assert bf16._seq.tokens.qkv0.dtype == torch.bfloat16 and fp32._seq.tokens.qkv0.dtype == torch.float32
 
 
 def test_packed_gemms_equal_plain_and_follow_weight_changes():

@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_profile(args: argparse.Namespace) -> int:
     from ostrack_eval.profiling.environment import resolve_device
     from ostrack_eval.profiling.report import profile_tracker
+    from ostrack_eval.run.memory import retain_freed_memory
 
     if args.iters < 1 or args.warmup < 0:
         raise UserError(f"--iters must be >= 1 and --warmup >= 0, got {args.iters} and {args.warmup}")
@@ -51,6 +52,7 @@ def run_profile(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    retain_freed_memory()  # time the steps as `run` runs them
     spec = TrackerSpec(args.tracker, checkpoint=args.checkpoint, no_ce=args.no_ce, keep_ratio=args.keep_ratio,
                        ce_template=args.ce_template, name=args.name, fast=args.fast)
     report = profile_tracker(spec, resolve_device(args.device), timing=not args.no_timing, iters=args.iters,

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.run.batched import process_batched
+from ostrack_eval.run.memory import retain_freed_memory
 from ostrack_eval.run.metadata import device_report
 from ostrack_eval.run.monitor import RunMonitor
 from ostrack_eval.run.plan import Job
@@ -104,6 +105,7 @@ def process_jobs(tracker, store: ResultStore, bench: str, jobs: Iterable[Job], e
 
 def run_inline(jobs: list[Job], spec: TrackerSpec, device: str | None, store: ResultStore, bench: str,
                monitor: RunMonitor, batch: int = 1) -> None:
+    retain_freed_memory()  # this process tracks: no page faults on every step's tensors
     tracker = _build(spec, device, batch)
     monitor.handle(("ready", 0, device_report(getattr(tracker, "device", device))))
     try:
@@ -187,6 +189,7 @@ def worker_main(wid: int, spec: TrackerSpec, device: str | None, cpu_threads: in
                 bench: str, tasks, events, stop, parent_pid: int, batch: int = 1) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(parent_pid)
+    retain_freed_memory()
     try:
         tracker = _build(spec, device, batch)
         torch = sys.modules.get("torch")

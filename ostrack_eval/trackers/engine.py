@@ -108,8 +108,9 @@ class TrackingEngine:
         tokens = None
         if self.fast:
             bb = self.model.backbone
+            tokens = TemplateState.from_mask(bb.embed_template(template), mask)
             with self._autocast_context():  # the cached first-block values in the steps' dtype
-                tokens = TemplateState.from_mask(bb.embed_template(template), mask).with_first_block(bb)
+                tokens = tokens.with_first_block(bb)
         return SequenceState(box, z_patch, template, mask, tokens)
 
     def _autocast_context(self):

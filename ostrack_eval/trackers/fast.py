@@ -116,12 +116,11 @@ def _cat_qkv0(states: list[TemplateState]) -> torch.Tensor | None:
     return torch.cat([s.qkv0 for s in states])
 
 
-def first_block_qkv(bb: "VisionTransformerCE", tokens: torch.Tensor, gemm: GemmCache | None = None) -> torch.Tensor:
+def first_block_qkv(bb: "VisionTransformerCE", tokens: torch.Tensor) -> torch.Tensor:
     """q, k, v of the first block for the template tokens ``(B, Nz, C)``: ``qkv(norm1(tokens))``, the same
     every frame (attention mixes in the search tokens only after them)."""
     blk = bb.blocks[0]
-    gemm = gemm if gemm is not None else bb.gemm
-    return gemm.linear(blk.norm1(tokens), blk.attn.qkv.weight, blk.attn.qkv.bias)
+    return bb.gemm.linear(blk.norm1(tokens), blk.attn.qkv.weight, blk.attn.qkv.bias)
 
 
 class Elimination(NamedTuple):
