@@ -156,6 +156,13 @@ def _rank_scores(q: torch.Tensor, k: torch.Tensor, nz: int, tmpl: TemplateState,
     return ((probs * valid[:, None, :, None]).sum(dim=2) / valid.sum(1).clamp(min=1)[:, None, None]).mean(dim=1)
 
 
+def _flat_rows(index: torch.Tensor, rows_per_sample: int) -> torch.Tensor:
+    """Per-sample row indices ``(B, ...)`` as indices into the batch's rows flattened to one dim."""
+    b = index.shape[0]
+    offsets = torch.arange(b, device=index.device).view(b, *[1] * (index.dim() - 1)) * rows_per_sample
+    return (index + offsets).flatten()
+
+
 # PyTorch's CPU flash-attention kernel works through the queries in blocks of 32 rows below 192 query rows
 # (64 from 192; ``FlashAttentionKernel.cpp``); in CE's later blocks (88–190 rows, ≤ 244 keys) one q·kᵀ,
 # softmax, ·v ran faster in fp32 here (2 threads, 12 heads; 190×190: 1.00 vs 1.45 ms at batch 1, 8.0 vs 9.6
@@ -210,7 +217,7 @@ def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: i
     if rows is not None:
         # whole rows by index_select on the flattened batch (a row copy each; gather indexes every element)
         m = rows.shape[1]
-        flat = (rows + torch.arange(b, device=t.device)[:, None] * n).flatten()
+        flat = _flat_rows(rows, n)
         q = qkv.view(b * n, 3 * c)[:, :c].index_select(0, flat).view(b, m, heads, d).transpose(1, 2)
         t = t.reshape(b * n, c).index_select(0, flat).view(b, m, c)
     elif drop_template:
@@ -361,7 +368,7 @@ def _score_conv1(conv1, tokens: torch.Tensor, index: torch.Tensor | None, fs: in
     prods = gemm.linear(tokens, conv1.weight, layout="taps").view(b, n * 9, out_c)
     cells = _taps(n, fs, index, tokens.device).expand(b, -1, -1).reshape(b, n * 9)
     side = fs + 2
-    flat = (cells + torch.arange(b, device=tokens.device)[:, None] * side * side).flatten()
+    flat = _flat_rows(cells, side * side)
     padded = tokens.new_zeros(b * side * side, out_c).index_add_(0, flat, prods.view(-1, out_c))
     return padded.view(b, side, side, out_c)[:, 1:fs + 1, 1:fs + 1].reshape(b, fs * fs, out_c) + conv1.bias
 
@@ -397,7 +404,7 @@ def head_decode_tokens(head: "CenterPredictor", tokens: torch.Tensor, window: to
     cells = (cy[:, :, None] * side + cx[:, None, :]).view(b, -1)  # top-left of each cell's 3×3 in the padded map
     k = torch.arange(3, device=tokens.device)
     taps = (k[:, None] * side + k[None, :]).flatten()  # (ky, kx) order, as the "conv" layout's columns
-    flat = (cells[:, :, None] + taps + torch.arange(b, device=tokens.device)[:, None, None] * side * side).flatten()
+    flat = _flat_rows(cells[:, :, None] + taps, side * side)
     grid = F.pad(tokens.view(b, fs, fs, c), (0, 0, 1, 1, 1, 1)).view(b * side * side, c)  # the zero padding
     rows = grid.index_select(0, flat).view(b, cells.shape[1], 9 * c)
     size1, offset1 = head.conv1_size, head.conv1_offset
