@@ -1,6 +1,6 @@
 """Faithful vs fast OSTrack, side by side: model forward, end-to-end per frame, batched frames/s.
 
-    python bench/bench_fast.py                       # CPU, 2 threads, fp32, ostrack256 (~1 min)
+    python bench/bench_fast.py                       # CPU, 2 threads, fp32, ostrack256 (minutes)
     python bench/bench_fast.py --device cuda --batches 1,8,32 --dtype fp16 --compile reduce-overhead
 
 Weights are random (timing does not depend on them) unless --checkpoint is given. The matmul floor is
@@ -9,7 +9,9 @@ excluded) at the best rate of large square sgemms run back to back, interleaved 
 timings (a shared machine's speed drifts; every candidate takes its best round). Small GEMMs run below
 that peak, so the fast path is also set against its own linear and conv calls replayed alone on the same
 shapes ("its GEMMs"): what is left is the overhead of everything else (attention, norms, GELU, copies,
-Python). End-to-end runs track 1280×720 JPEG frames written to a temporary folder, decoding included,
+Python). On the CPU in fp32 the fast step is also timed on the other GEMM backends this torch has (MKL
+packs, oneDNN, F.linear; ``fast`` is on the one chosen for this CPU, :mod:`ostrack_eval.trackers.gemm`).
+End-to-end runs track 1280×720 JPEG frames written to a temporary folder, decoding included,
 each frame searched around the previous frame's true box. Batched per-frame time is the step time
 divided by the sequences in the step (as BatchedOSTrack reports it).
 """
@@ -38,11 +40,16 @@ from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
 from ostrack_eval.trackers.config import get_preset
 from ostrack_eval.trackers.engine import AUTOCAST, FastOptions
 from ostrack_eval.trackers.fast import TemplateState
+from ostrack_eval.trackers.gemm import BACKENDS, backend_available
 from ostrack_eval.trackers.model import build_model
 from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
 from ostrack_eval.trackers.preprocess import hann2d
 from ostrack_eval.trackers.registry import DTYPES
 from ostrack_eval.utils.frames import FramePipeline, read_rgb
+
+
+# column names of the CPU GEMM backends
+NAMES = {"mkl": "MKL packs", "onednn": "oneDNN", "aten": "F.linear"}
 
 
 def sync(device: torch.device) -> None:
@@ -108,7 +115,7 @@ class _DenseRecorder(TorchDispatchMode):
     """Records the linear and conv calls of one forward, with their operands, to replay them alone."""
 
     DENSE = (torch.ops.aten.addmm.default, torch.ops.aten.mm.default, torch.ops.aten.convolution.default,
-             torch.ops.mkl._mkl_linear.default)
+             torch.ops.mkl._mkl_linear.default, torch.ops.mkldnn._linear_pointwise.default)
 
     def __init__(self):
         super().__init__()
@@ -253,10 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     with torch.no_grad(), torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
         state1 = TemplateState.from_mask(tokens1, mask1).with_first_block(model.backbone)  # as the tracker
     gemm = model.backbone.gemm
-    gemm.enabled = False  # the flop counter knows aten's matmuls, not MKL's packed one: same shapes
+    gemm.enabled = False  # the flop counter knows aten's matmuls, not MKL's or oneDNN's: same shapes
     fast_dense, _ = matmul_macs(lambda: model.track_step(x1, state1.tokens, window, state1.rank_rows,
                                                             template_qkv=state1.qkv0))
     gemm.enabled = True
+    chosen = gemm.backend
+    others = [k for k in BACKENDS if k not in ("auto", chosen) and backend_available(k)]
     print(f"faithful model: {dense:.2f} GMACs linear+conv (+{attn:.2f} attention); "
           f"fast step: {fast_dense:.2f} GMACs linear+conv")
 
@@ -277,19 +286,21 @@ def main(argv: list[str] | None = None) -> int:
             with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
                 return step(x, state.tokens, window, state.rank_rows, template_qkv=state.qkv0)
 
-        def plain():
-            gemm.enabled = False
-            try:
-                return fast()
-            finally:
-                gemm.enabled = True
+        def on(backend):
+            def step():
+                gemm.backend = backend
+                try:
+                    return fast()
+                finally:
+                    gemm.backend = chosen
+            return step
 
         gemm.clear()
         # recorded eagerly: dynamo does not trace under a dispatch mode, and would remember the step as skipped
         candidates = {"faithful": faithful, "fast": fast, "gemms": dense_replay(lambda: fast(model.track_step)),
                       "sgemm": sgemm}
-        if len(gemm):  # the step ran on packed GEMMs: show what F.linear would give
-            candidates["plain"] = plain
+        if cpu and args.dtype == "fp32" and chosen != "aten":
+            candidates.update({b: on(b) for b in others})
         n = max(2, iters if b == 1 else iters * 2 // b) if cpu else iters
         measured[b] = interleaved(candidates, device, n)
 
@@ -298,19 +309,22 @@ def main(argv: list[str] | None = None) -> int:
     floor = 2 * dense / rate
     print(f"\nmodel forward, ms per sample (min / median); matmul floor {floor * 1e3:.1f} ms "
           f"({dense:.2f} GMACs at sgemm's {rate:.0f} GFLOP/s)")
-    print(f"{'batch':>5} {'faithful':>17} {'fast':>17} {'speed-up':>9} {'fast/floor':>10} {'F.linear':>9} "
-          f"{'its GEMMs':>10} {'fast/GEMMs':>10}")
+    shown = [k for k in others if k in measured[batches[0]]]
+    print(f"{'batch':>5} {'faithful':>17} {'fast':>17} {'speed-up':>9} {'fast/floor':>10} "
+          + "".join(f"{NAMES[k]:>9} " for k in shown) + f"{'its GEMMs':>10} {'fast/GEMMs':>10}")
     rows = {}
     for b, t in measured.items():
         slow_min, fast_min, gemm_min = (min(t[k]) / b for k in ("faithful", "fast", "gemms"))
         rows[b] = (slow_min, fast_min, gemm_min)
-        plain_ms = f"{min(t['plain']) / b * 1e3:7.1f}ms" if "plain" in t else f"{'-':>9}"
         print(f"{b:>5} {slow_min * 1e3:8.1f} / {statistics.median(t['faithful']) / b * 1e3:6.1f} "
               f"{fast_min * 1e3:8.1f} / {statistics.median(t['fast']) / b * 1e3:6.1f} "
-              f"{slow_min / fast_min:8.2f}x {fast_min / floor:9.2f}x {plain_ms} {gemm_min * 1e3:8.1f}ms "
-              f"{fast_min / gemm_min:9.2f}x")
-    print("(F.linear: the fast step without MKL-packed weights; its GEMMs: its own linear and conv calls "
-          "replayed alone)")
+              f"{slow_min / fast_min:8.2f}x {fast_min / floor:9.2f}x "
+              + "".join(f"{min(t[k]) / b * 1e3:7.1f}ms " for k in shown)
+              + f"{gemm_min * 1e3:8.1f}ms {fast_min / gemm_min:9.2f}x")
+    if shown:
+        print(f"(fast: its GEMMs on {NAMES[chosen]}, this CPU's choice; "
+              + ", ".join(f"{NAMES[k]}: the fast step on {NAMES[k]}" for k in shown) + ")")
+    print("(its GEMMs: the fast step's own linear and conv calls replayed alone)")
 
     # --- end to end ------------------------------------------------------------------------------------
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,13 +30,15 @@ from ostrack_eval.trackers.crops import crop_cv2, crop_torch, normalize_batch
 from ostrack_eval.trackers.engine import FastOptions
 from ostrack_eval.trackers.factory import build_ostrack_tracker
 from ostrack_eval.trackers.fast import TemplateState, head_decode_fast
+from ostrack_eval.trackers.gemm import PACK_MIN_ELEMENTS, GemmCache, backend_available
 from ostrack_eval.trackers.model import build_model
-from ostrack_eval.trackers.packed import PACK_MIN_ELEMENTS, mkl_packing_available
 from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
 from ostrack_eval.trackers.preprocess import normalize_patch, sample_target
 from ostrack_eval.trackers.registry import TrackerSpec
 from ostrack_eval.utils.boxio import read_boxes
 from ostrack_eval.utils.frames import FrameError, FramePipeline, read_rgb
+
+GEMM_LINEAR = GemmCache._linear  # the real one, for spies that count its calls
 
 VIDEO = REF / "synthetic_video"
 PATHS = [VIDEO / "img" / f"{i:08d}.png" for i in range(1, 41)]
@@ -119,7 +121,7 @@ def test_windowed_head_equals_full_head():
     np.testing.assert_allclose(bbox.numpy(), expected.numpy(), rtol=0, atol=1e-5)
 
 
-def test_fast_step_is_one_graph():
+def test_fast_step_is_one_graph(monkeypatch):
     """No graph break (host sync, data-dependent branch) in the fast step: what CUDA graphs need."""
     tr = build_ostrack_tracker(TrackerSpec(str(SMALL_YAML), checkpoint=str(SMALL_CKPT), ce_template="gt_box"), "cpu")
     m = tr.model
@@ -131,11 +133,14 @@ def test_fast_step_is_one_graph():
                                         mask).with_first_block(m.backbone)
     x = torch.from_numpy(INPUTS["search"][:2])
     compiled = torch.compile(m.track_step, backend="eager", fullgraph=True)
+    calls = []
+    monkeypatch.setattr(GemmCache, "_linear", lambda self, *a: calls.append(1) or GEMM_LINEAR(self, *a))
     with torch.no_grad():
         m.backbone.gemm.clear()
         a = compiled(x, state.tokens, tr.window, state.rank_rows, state.rank_valid, template_qkv=state.qkv0)
-        # the traced step kept the packed GEMMs (an opaque custom op looking its packs up when it runs)
-        assert len(m.backbone.gemm) > 0 or not mkl_packing_available()
+        # the traced step kept the backend's GEMMs (an opaque custom op calling the cache when it runs)
+        assert calls or m.backbone.gemm.backend == "aten"
+        monkeypatch.undo()
         b = m.track_step(x, state.tokens, tr.window, state.rank_rows, state.rank_valid, template_qkv=state.qkv0)
     assert torch.equal(a[0], b[0])
 
@@ -371,12 +376,17 @@ def test_bf16_autocast_is_applied(small_model, frames):
     assert bf16._seq.tokens.qkv0.dtype == torch.bfloat16 and fp32._seq.tokens.qkv0.dtype == torch.float32
 
 
-def test_packed_gemms_equal_plain_and_follow_weight_changes():
-    """MKL-packed GEMMs (CPU fp32 default) against F.linear; packs are remade when weights change."""
+@pytest.mark.parametrize("backend", ["mkl", "onednn"])
+def test_backend_gemms_equal_plain_and_follow_weight_changes(backend, monkeypatch):
+    """The CPU fp32 GEMM backends against F.linear; MKL packs are remade when weights change."""
+    if not backend_available(backend):
+        pytest.skip(f"torch built without {backend}")
     tr = build_ostrack_tracker(TrackerSpec(str(SMALL_YAML), checkpoint=str(SMALL_CKPT)), "cpu")
     m = tr.model
-    gemm = m.backbone.gemm
-    gemm.min_elements = 0  # this small model's weights are below the packing size of real ones
+    # this small model's weights are below the size real ones are handled from
+    gemm = m.backbone.gemm = GemmCache(min_elements=0, backend=backend)
+    calls = []
+    monkeypatch.setattr(GemmCache, "_linear", lambda self, *a: calls.append(1) or GEMM_LINEAR(self, *a))
     z, x = torch.from_numpy(INPUTS["template"]), torch.from_numpy(INPUTS["search"])
     mask = template_mask("CTR_POINT", 128, 16, 3)
     state = TemplateState.from_mask(m.backbone.embed_template(z), mask)
@@ -386,10 +396,8 @@ def test_packed_gemms_equal_plain_and_follow_weight_changes():
         with torch.no_grad():
             return m.track_step(x, state.tokens, tr.window, state.rank_rows)
 
-    if not mkl_packing_available():
-        pytest.skip("torch built without MKL")
     plain, packed = step(False), step(True)
-    assert len(gemm) > 0
+    assert calls and (len(gemm) > 0) == (backend == "mkl")
     # other kernels, other rounding: this model amplifies it to ~2e-5 (the bound the forward test derives
     # from fp64 is up to 1e-4 on these maps); the argmax cell must not move
     torch.testing.assert_close(packed[1], plain[1], rtol=0, atol=1e-4)
@@ -405,5 +413,6 @@ def test_packed_gemms_equal_plain_and_follow_weight_changes():
     # real-size threshold: this model's weights stay on F.linear
     gemm.min_elements = PACK_MIN_ELEMENTS
     gemm.clear()
+    calls.clear()
     step(True)
-    assert len(gemm) == 0
+    assert len(gemm) == 0 and not calls

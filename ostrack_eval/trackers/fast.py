@@ -17,12 +17,13 @@ What it leaves out, and why the outputs stay the same up to fp32 rounding:
 * head (:func:`head_decode_fast`): the size and offset branches are read at one cell, the Hann-weighted
   argmax. Through four 3×3 convolutions that cell sees a 9×9 window of the feature map, so only that window
   is convolved, with each layer's zero padding at the map border reproduced by masking.
-* GEMMs on the CPU in fp32 (eager or compiled): the linear layers multiply by MKL-packed weights
-  (:mod:`ostrack_eval.trackers.packed`), and the convolutions that are GEMMs in disguise become GEMMs on
-  those packs (:func:`head_decode_tokens`): the search patch embedding (stride = kernel); the score
-  branch's first 3×3 convolution as each kept token times the 9 taps, added into the cells they feed, so
-  the tokens CE eliminated (zero in the map) are never multiplied; the size and offset branches' first
-  convolution as one im2col GEMM over the window. oneDNN ran these convolutions at ~120 GFLOP/s here.
+* GEMMs on the CPU in fp32 (eager or compiled): the linear layers run on the CPU's faster GEMM backend,
+  MKL-packed weights or oneDNN's matmul (:mod:`ostrack_eval.trackers.gemm`), and the convolutions that are
+  GEMMs in disguise become GEMMs on it (:func:`head_decode_tokens`): the search patch embedding (stride =
+  kernel); the score branch's first 3×3 convolution as each kept token times the 9 taps, added into the
+  cells they feed, so the tokens CE eliminated (zero in the map) are never multiplied; the size and offset
+  branches' first convolution as one im2col GEMM over the window. On the AVX-512 machine oneDNN's
+  convolution ran these at ~120 GFLOP/s, a third of the GEMMs' rate.
 
 Rounding: fused attention and different GEMM kernels round differently from the faithful path (≈1e-6
 relative). Where two search tokens' CE scores tie within that noise they can trade places in the ranking
@@ -39,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from ostrack_eval.trackers.ce import keep_count
-from ostrack_eval.trackers.packed import GemmCache
+from ostrack_eval.trackers.gemm import GemmCache
 
 if TYPE_CHECKING:
     from ostrack_eval.trackers.head import CenterPredictor
@@ -233,7 +234,7 @@ def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: i
 def _embed_search(bb: "VisionTransformerCE", x: torch.Tensor, gemm: GemmCache) -> torch.Tensor:
     """``bb.embed_search(x)``; with packed GEMMs the patch convolution as one (stride = kernel: no overlap)."""
     conv = bb.patch_embed.proj
-    if not gemm.packs(x, conv.weight):
+    if not gemm.handles(x, conv.weight):
         return bb.embed_search(x)
     k = conv.kernel_size[0]
     b, ch, h, w = x.shape
@@ -387,7 +388,7 @@ def head_decode_tokens(head: "CenterPredictor", tokens: torch.Tensor, window: to
     b, ns, c = tokens.shape
     fs = head.feat_sz
     conv1, bn1, _ = head.conv1_ctr
-    if gemm is None or not gemm.packs(tokens, conv1.weight):
+    if gemm is None or not gemm.handles(tokens, conv1.weight):
         return head_decode_fast(head, tokens.transpose(1, 2).reshape(b, c, fs, fs), window)
     if kept is None:
         kept, index = tokens, None

@@ -23,7 +23,7 @@ from torch import nn
 
 from ostrack_eval.trackers.ce import eliminate, rank_scores
 from ostrack_eval.trackers.fast import TemplateState, backbone_forward_fast
-from ostrack_eval.trackers.packed import GemmCache
+from ostrack_eval.trackers.gemm import GemmCache
 
 
 class PatchEmbed(nn.Module):
@@ -123,7 +123,7 @@ class VisionTransformerCE(nn.Module):
             Block(embed_dim, num_heads, mlp_ratio, qkv_bias, keep.get(i, 1.0)) for i in range(depth))
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
         self.fast = False
-        # the fast path's packed GEMM weights (CPU, fp32), made on first use; not part of the state dict
+        # the fast path's CPU GEMMs (backend, packed weights made on first use); not part of the state dict
         self.gemm = GemmCache()
 
     def embed_template(self, z: torch.Tensor) -> torch.Tensor:

@@ -1,21 +1,29 @@
-"""The fast path's linear layers: MKL's packed-weight sgemm on the CPU in fp32, weights cast once under autocast.
+"""The fast path's linear layers on the CPU in fp32: MKL's packed-weight sgemm or oneDNN's matmul.
 
-MKL can hold a weight matrix in its own blocked layout (``cblas_sgemm_pack``) and multiply by it many times
-(``cblas_sgemm_compute``) instead of re-laying it out on every call, as ``F.linear`` does. On this
-project's 2-core AVX-512 test machine the fast path's GEMMs (M = 49–2560 rows, K, N = 768–6912) ran
-10–20 % faster that way, near the rate of a large square sgemm (``bench/bench_fast.py`` shows the step
-with and without). The products are the same sgemm's: equal to ``F.linear`` or within fp32 rounding.
+Two backends, both faster here than ``F.linear`` (aten's MKL sgemm, which re-lays the weight out on every
+call), and the same products up to fp32 rounding:
 
-A pack belongs to one weight, one row count M and one thread count (MKL documents the pack for the
-``m, n, k`` and threads it was made with), so packs are made on first use of each and a few are kept per
-weight, least recently used dropped: tracking one sequence needs one per layer, batched tracking one per
-batch size in use (small batches only: see :data:`PACK_MAX_ROWS`). A pack takes about the weight's memory
-(7 MB for a ViT-B qkv layer).
+* ``mkl``: MKL holds each weight in its own blocked layout (``cblas_sgemm_pack``) and multiplies by it
+  many times (``cblas_sgemm_compute``). A pack belongs to one weight, one row count M and one thread count
+  (MKL documents the pack for the ``m, n, k`` and threads it was made with), so packs are made on first use
+  of each and a few are kept per weight, least recently used dropped: tracking one sequence needs one per
+  layer, batched tracking one per batch size in use (small batches only: see :data:`PACK_MAX_ROWS`). A pack
+  takes about the weight's memory (7 MB for a ViT-B qkv layer).
+* ``onednn``: oneDNN's JIT matmul (``mkldnn::_linear_pointwise``) on the weight as it is; nothing is kept.
+
+Which is faster depends on the CPU. MKL picks its best kernels on Intel's own CPUs; oneDNN generates its
+code for the ISA it finds. Measured (``bench/bench_fast.py``; 2 threads; ViT-B shapes, M = 89–320 rows):
+
+* Intel Xeon, AVX-512: MKL packs 10–20 % faster than ``F.linear``, near a large square sgemm's rate.
+* AMD EPYC (Zen), AVX2: oneDNN 65–71 GFLOP/s against MKL packs' 49–65 (M = 89: 65 vs 49), a 2048² sgemm
+  70; the ostrack256-CE fast step 663 vs 719 ms.
+
+So ``auto`` (:func:`default_backend`) takes MKL on Intel CPUs and oneDNN on the others.
 
 Weights can be used as they are (``layout="plain"``) or through a named rearrangement made once per
 weight version (:data:`LAYOUTS`: a convolution's weight as a GEMM's). Under ``torch.compile`` each call is
 one opaque custom op (``ostrack_eval::packed_linear``) that does the same lookup when the compiled code
-runs, so Inductor fuses everything around the GEMMs and the GEMMs keep their packs.
+runs, so Inductor fuses everything around the GEMMs and the GEMMs keep their backend and packs.
 
 Used only where it applies: CPU, float32, no autocast, no autograd; everywhere else
 :meth:`GemmCache.linear` is ``F.linear`` on the rearranged weight. Under inference autocast (``--dtype``,
@@ -26,13 +34,18 @@ every step; the values are autocast's own.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
+import platform
 import weakref
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 _MKL = torch.backends.mkl.is_available() and hasattr(torch.ops.mkl, "_mkl_linear")
+_ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+BACKENDS = ("auto", "mkl", "onednn", "aten")
 # above this many rows sgemm's own packing is amortised (measured: +20 % at 320 rows, +7 % at 640, +2 % at
 # 2560; the fast step at batch 8 ran as fast unpacked): no pack, no memory for one
 PACK_MAX_ROWS = 2048
@@ -43,6 +56,36 @@ PACK_MIN_ELEMENTS = 1 << 18
 
 def mkl_packing_available() -> bool:
     return _MKL
+
+
+def onednn_available() -> bool:
+    return _ONEDNN
+
+
+def backend_available(name: str) -> bool:
+    return {"mkl": _MKL, "onednn": _ONEDNN, "aten": True}[name]
+
+
+@functools.cache
+def cpu_vendor() -> str:
+    """The CPU's vendor string (``GenuineIntel``, ``AuthenticAMD``, …; ``/proc/cpuinfo`` on Linux, else the
+    platform's processor description); empty when unknown."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("vendor_id"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    text = platform.processor()
+    return "GenuineIntel" if "GenuineIntel" in text else text
+
+
+def default_backend(vendor: str | None = None) -> str:
+    """``auto``'s choice: MKL packs on Intel CPUs, oneDNN elsewhere (see the module notes); the other when
+    one is missing from this torch build; ``aten`` (plain ``F.linear``) when both are."""
+    vendor = cpu_vendor() if vendor is None else vendor
+    order = ("mkl", "onednn") if vendor == "GenuineIntel" else ("onednn", "mkl")
+    return next((b for b in order if backend_available(b)), "aten")
 
 
 def _conv_as_gemm(weights: list[torch.Tensor]) -> torch.Tensor:
@@ -75,9 +118,20 @@ _CACHES: "weakref.WeakValueDictionary[int, GemmCache]" = weakref.WeakValueDictio
 
 
 class GemmCache:
-    """Packed weights of one model, created on first use; ``enabled=False`` makes every call ``F.linear``."""
+    """The CPU GEMMs of one model (packed weights, rearranged weights: made on first use).
 
-    def __init__(self, per_weight: int = 3, enabled: bool = True, min_elements: int = PACK_MIN_ELEMENTS):
+    ``backend``: one of :data:`BACKENDS` (``auto``: :func:`default_backend`; ``aten``: every call
+    ``F.linear``, as ``enabled=False``). A backend this torch build lacks is an error.
+    """
+
+    def __init__(self, per_weight: int = 3, enabled: bool = True, min_elements: int = PACK_MIN_ELEMENTS,
+                 backend: str = "auto"):
+        if backend not in BACKENDS:
+            raise ValueError(f"GEMM backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        self._requested = backend  # what a copy or an unpickled cache resolves again, on its own machine
+        self.backend = default_backend() if backend == "auto" else backend
+        if not backend_available(self.backend):
+            raise ValueError(f"this torch build has no {self.backend} GEMMs")
         self.per_weight = per_weight
         self.enabled = enabled
         self.min_elements = min_elements
@@ -89,11 +143,11 @@ class GemmCache:
         self._handle = next(_HANDLES)
         _CACHES[self._handle] = self
 
-    def packs(self, x: torch.Tensor, *weights: torch.Tensor) -> bool:
-        """Whether ``x`` times these weights goes through packed GEMMs (the fast path then also lays
-        convolutions out as GEMMs on them)."""
+    def handles(self, x: torch.Tensor, *weights: torch.Tensor) -> bool:
+        """Whether ``x`` times these weights goes through this cache's backend (the fast path then also
+        lays convolutions out as GEMMs on it)."""
         # called per layer per step: cheapest tests first, no generators
-        if not (self.enabled and _MKL and x.dtype == torch.float32 and x.device.type == "cpu"):
+        if not (self.enabled and self.backend != "aten" and x.dtype == torch.float32 and x.device.type == "cpu"):
             return False
         size = 0
         for w in weights:
@@ -106,7 +160,7 @@ class GemmCache:
                bias: torch.Tensor | None = None, layout: str = "plain") -> torch.Tensor:
         """``F.linear(x, LAYOUTS[layout](weights), bias)`` for any leading dims."""
         if isinstance(weights, torch.Tensor):
-            if layout == "plain" and not self.packs(x, weights):
+            if layout == "plain" and not self.handles(x, weights):
                 low = self._autocast_dtype(x, weights)
                 if low is None:
                     return F.linear(x, weights, bias)
@@ -115,7 +169,7 @@ class GemmCache:
             weights = [weights]
         else:
             weights = list(weights)
-        if not self.packs(x, *weights):
+        if not self.handles(x, *weights):
             return F.linear(x, LAYOUTS[layout](weights), bias)
         if torch.compiler.is_compiling():
             return torch.ops.ostrack_eval.packed_linear(x, weights, bias, layout, self._handle)
@@ -137,11 +191,18 @@ class GemmCache:
         weight = weights[0] if layout == "plain" else self._layout(weights, layout)
         k = x.shape[-1]
         rows = x.numel() // k
-        if rows == 0 or rows > PACK_MAX_ROWS:
+        if rows == 0 or (self.backend == "mkl" and rows > PACK_MAX_ROWS):
             return F.linear(x, weight, bias)
-        out = torch.ops.mkl._mkl_linear(x.reshape(rows, k).contiguous(), self._pack(weight, rows), weight, bias,
-                                        rows)
-        return out.view(*x.shape[:-1], weight.shape[0])
+        gemm = self._onednn if self.backend == "onednn" else self._mkl
+        return gemm(x.reshape(rows, k), weight, bias).view(*x.shape[:-1], weight.shape[0])
+
+    def _mkl(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        rows = x.shape[0]
+        return torch.ops.mkl._mkl_linear(x.contiguous(), self._pack(weight, rows), weight, bias, rows)
+
+    @staticmethod
+    def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, bias, "none", [], "")
 
     def _layout(self, sources: list[torch.Tensor], layout: str) -> torch.Tensor:
         """The rearranged weight, remade when a source changes (storage, in-place version, identity)."""
@@ -177,6 +238,7 @@ class GemmCache:
         self._layouts.clear()
 
     def __len__(self) -> int:
+        """MKL packs held."""
         return sum(len(p) for _, p in self._packs.values())
 
     # packs are opaque MKL buffers: a copied or pickled model starts with an empty cache
@@ -184,7 +246,8 @@ class GemmCache:
         return GemmCache(**self.__getstate__())
 
     def __getstate__(self) -> dict:
-        return {"per_weight": self.per_weight, "enabled": self.enabled, "min_elements": self.min_elements}
+        return {"per_weight": self.per_weight, "enabled": self.enabled, "min_elements": self.min_elements,
+                "backend": self._requested}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)
