@@ -23,6 +23,7 @@ from ostrack_eval.profiling.macs import (example_inputs, flop_counter_macs, full
 from ostrack_eval.trackers.ce import template_mask
 from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
 from ostrack_eval.trackers.config import get_preset, load_config
+from ostrack_eval.trackers.gemm import default_backend
 from ostrack_eval.trackers.model import build_model
 from ostrack_eval.trackers.registry import TrackerSpec
 
@@ -190,6 +191,8 @@ def test_cli_quick_timing_on_the_small_model(capsys, fast):
     for part in ("forward", "track_step"):
         assert out["latency_ms"][part]["p10"] > 0
     assert out["device_type"] == "cpu"
+    # the fast path's CPU GEMM backend is part of what the figure was measured on
+    assert out.get("cpu_gemm") == (default_backend() if fast else None)
 
 
 class _FakeClock:

@@ -12,6 +12,7 @@ from ostrack_eval.profiling.macs import ModelCounts, model_counts
 from ostrack_eval.profiling.timing import FRAME_HW, Timing, time_tracker, weights_file
 from ostrack_eval.trackers.config import OSTrackConfig
 from ostrack_eval.trackers.factory import config_for_spec
+from ostrack_eval.trackers.gemm import PACK_MIN_ELEMENTS, default_backend
 from ostrack_eval.trackers.registry import TrackerSpec
 
 
@@ -78,6 +79,9 @@ class ProfileReport:
         rows.append(("dtype · torch · CUDA · cuDNN",
                      f"{env['dtype']} · {env['torch']} · {env['cuda'] or '–'} · {env['cudnn'] or '–'}"))
         rows.append(("Python · NumPy · ostrack-eval", f"{env['python']} · {env['numpy']} · {env['ostrack_eval']}"))
+        if "cpu_gemm" in env:
+            rows.append(("fast path's CPU GEMMs", f"{env['cpu_gemm']} (weights of {PACK_MIN_ELEMENTS:,}+ elements; "
+                                                  "smaller ones F.linear)"))
         lines = [f"| {self.spec.run_name()} | |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in rows]
         return "\n".join(lines)
@@ -93,5 +97,8 @@ def profile_tracker(spec: TrackerSpec, device: torch.device, timing: bool = True
     dtype = measured.dtype if measured is not None else torch.get_default_dtype()
     # Counts need no weights, but the profile still belongs to the checkpoint it was asked about.
     weights = measured.weights if measured is not None else (str(path) if path else None)
-    return ProfileReport(spec=spec, cfg=cfg, counts=counts, environment=describe(device, dtype),
+    environment = describe(device, dtype)
+    if spec.fast and device.type == "cpu":  # which GEMMs the fast path ran on (MKL packs, oneDNN): CPU-dependent
+        environment["cpu_gemm"] = default_backend()
+    return ProfileReport(spec=spec, cfg=cfg, counts=counts, environment=environment,
                          timing=measured, warmup=warmup, weights=weights)
