@@ -29,6 +29,7 @@ from ostrack_eval.trackers.config import load_config
 from ostrack_eval.trackers.crops import crop_cv2, crop_torch, normalize_batch
 from ostrack_eval.trackers.engine import FastOptions
 from ostrack_eval.trackers.factory import build_ostrack_tracker
+from ostrack_eval.trackers import fast as fast_module
 from ostrack_eval.trackers.fast import TemplateState, head_decode_fast
 from ostrack_eval.trackers.gemm import PACK_MIN_ELEMENTS, GemmCache, backend_available
 from ostrack_eval.trackers.model import build_model
@@ -52,9 +53,16 @@ def frames():
     return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in PATHS]
 
 
+# the fast path's CPU attention: the flash kernel at every size, or one q·kᵀ, softmax, ·v at every size
+# (which of them runs where depends on the CPU's ISA, so both are tested on any machine)
+ATTENTION = {"flash": 0, "plain": 1 << 30}
+
+
+@pytest.mark.parametrize("attention", ATTENTION)
 @pytest.mark.parametrize("case", CASES)
-def test_fast_forward_equals_faithful(case):
+def test_fast_forward_equals_faithful(case, attention, monkeypatch):
     """Every CE setting: ρ 1 / 0.7 / 0.5, CTR_POINT / ALL / CTR_REC / GT_BOX (3 pairs, 16/12/12 rows), no CE."""
+    monkeypatch.setattr(fast_module, "_PLAIN_ATTENTION_BELOW", ATTENTION[attention])
     slow, _ = _forward(case)
     exact, _ = _forward(case, torch.float64)
     fast, _ = _forward(case, fast=True)

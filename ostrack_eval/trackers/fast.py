@@ -5,7 +5,7 @@ What it leaves out, and why the outputs stay the same up to fp32 rounding:
 * template patch embedding, and the first block's q, k, v of the template rows: done once per sequence by
   the caller (the template image never changes; :meth:`TemplateState.with_first_block`). Nothing past
   them can be cached: template tokens attend to the search tokens in every block.
-* attention: fused ``scaled_dot_product_attention`` (on the CPU in fp32 below 192 query rows, one
+* attention: fused ``scaled_dot_product_attention`` (on AVX-512 CPUs in fp32 below 192 query rows, one
   q·kᵀ, softmax, ·v: faster there, see :func:`_attention`). In a CE block the ranking needs only
   ``softmax(q kᵀ)`` of the ranking template rows (one row for ``CTR_POINT``), so those rows are computed
   explicitly, the elimination is decided first, and the attention output, projection and MLP run only for
@@ -165,14 +165,16 @@ def _flat_rows(index: torch.Tensor, rows_per_sample: int) -> torch.Tensor:
 
 
 # PyTorch's CPU flash-attention kernel works through the queries in blocks of 32 rows below 192 query rows
-# (64 from 192; ``FlashAttentionKernel.cpp``); in CE's later blocks (88–190 rows, ≤ 244 keys) one q·kᵀ,
-# softmax, ·v ran faster in fp32 here (2 threads, 12 heads; 190×190: 1.00 vs 1.45 ms at batch 1, 8.0 vs 9.6
-# at batch 8; ostrack256-CE's blocks 7–12 together: 5.3 vs 7.3 ms at batch 1)
-_FLASH_MIN_ROWS = 192
+# (64 from 192; ``FlashAttentionKernel.cpp``). On an AVX-512 Xeon, in CE's later blocks (88–190 rows, ≤ 244
+# keys), one q·kᵀ, softmax, ·v ran faster in fp32 (2 threads, 12 heads; 190×190: 1.00 vs 1.45 ms at batch 1,
+# 8.0 vs 9.6 at batch 8; ostrack256-CE's blocks 7–12 together: 5.3 vs 7.3 ms at batch 1). On an AVX2 EPYC the
+# flash kernel was the faster at every size (190×190: 2.5 vs 2.8–3.8 ms; 153×190: 2.1 vs 3.0), so there it
+# is used throughout.
+_PLAIN_ATTENTION_BELOW = 192 if torch.backends.cpu.get_cpu_capability() == "AVX512" else 0
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float) -> torch.Tensor:
-    if q.device.type != "cpu" or q.dtype != torch.float32 or q.shape[-2] >= _FLASH_MIN_ROWS:
+    if q.device.type != "cpu" or q.dtype != torch.float32 or q.shape[-2] >= _PLAIN_ATTENTION_BELOW:
         return F.scaled_dot_product_attention(q, k, v, scale=scale)
     return torch.matmul(q, k.transpose(-2, -1)).mul_(scale).softmax(dim=-1) @ v
 
