@@ -167,9 +167,10 @@ def _flat_rows(index: torch.Tensor, rows_per_sample: int) -> torch.Tensor:
 # PyTorch's CPU flash-attention kernel works through the queries in blocks of 32 rows below 192 query rows
 # (64 from 192; ``FlashAttentionKernel.cpp``). On an AVX-512 Xeon, in CE's later blocks (88–190 rows, ≤ 244
 # keys), one q·kᵀ, softmax, ·v ran faster in fp32 (2 threads, 12 heads; 190×190: 1.00 vs 1.45 ms at batch 1,
-# 8.0 vs 9.6 at batch 8; ostrack256-CE's blocks 7–12 together: 5.3 vs 7.3 ms at batch 1). On an AVX2 EPYC the
-# flash kernel was the faster at every size (190×190: 2.5 vs 2.8–3.8 ms; 153×190: 2.1 vs 3.0), so there it
-# is used throughout.
+# 8.0 vs 9.6 at batch 8; ostrack256-CE's blocks 7–12 together: 5.3 vs 7.3 ms at batch 1), and so on an AVX-512
+# Zen 5 EPYC (190×190: 0.89 vs 1.28 ms at batch 1, 8.3 vs 9.6 at batch 8; from 244 rows at batch 8 the flash
+# kernel won). On an AVX2 EPYC the flash kernel was the faster at every size (190×190: 2.5 vs 2.8–3.8 ms;
+# 153×190: 2.1 vs 3.0), so there it is used throughout.
 _PLAIN_ATTENTION_BELOW = 192 if torch.backends.cpu.get_cpu_capability() == "AVX512" else 0
 
 
