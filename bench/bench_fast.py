@@ -98,15 +98,13 @@ class Sgemm:
         self.n = 2048 if device.type == "cpu" else 8192
         self.reps = 5 if device.type == "cpu" else 20
         self.library = library
+        self.mm = torch.matmul if library == "aten" else \
+            lambda a, b: torch.ops.mkldnn._linear_pointwise(a, b, None, "none", [], "")
         self.a, self.b = torch.randn(self.n, self.n, device=device), torch.randn(self.n, self.n, device=device)
 
     def __call__(self):
-        if self.library == "onednn":
-            for _ in range(self.reps):
-                torch.ops.mkldnn._linear_pointwise(self.a, self.b, None, "none", [], "")
-        else:
-            for _ in range(self.reps):
-                self.a @ self.b
+        for _ in range(self.reps):
+            self.mm(self.a, self.b)
 
     def rate(self, seconds: float) -> float:
         return 2 * self.n**3 * self.reps / seconds / 1e9

@@ -18,7 +18,7 @@ code for the ISA it finds. Measured (``bench/bench_fast.py``; 2 threads; ViT-B s
 * AMD EPYC (Zen), AVX2: oneDNN 65–71 GFLOP/s against MKL packs' 49–65 (M = 89: 65 vs 49), a 2048² sgemm
   70; the ostrack256-CE fast step 663 vs 719 ms.
 * AMD EPYC (Zen 5), AVX-512: oneDNN 308–408 GFLOP/s against MKL packs' 113–168 and ``F.linear``'s 118–185;
-  a 2048² sgemm 420 on oneDNN, 170–190 on MKL; the fast step 124–152 ms on oneDNN, 251–302 on MKL packs.
+  a 2048² sgemm 420 on oneDNN, 170–190 on MKL; the fast step 124–166 ms on oneDNN, 251–307 on MKL packs.
 
 So ``auto`` (:func:`default_backend`) takes MKL on Intel CPUs and oneDNN on the others.
 
