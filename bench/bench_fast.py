@@ -41,7 +41,7 @@ from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
 from ostrack_eval.trackers.config import get_preset
 from ostrack_eval.trackers.engine import AUTOCAST, FastOptions
 from ostrack_eval.trackers.fast import TemplateState
-from ostrack_eval.trackers.gemm import BACKENDS, backend_available
+from ostrack_eval.trackers.gemm import BACKENDS, backend_available, onednn_linear
 from ostrack_eval.trackers.model import build_model
 from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
 from ostrack_eval.trackers.preprocess import hann2d
@@ -98,8 +98,7 @@ class Sgemm:
         self.n = 2048 if device.type == "cpu" else 8192
         self.reps = 5 if device.type == "cpu" else 20
         self.library = library
-        self.mm = torch.matmul if library == "aten" else \
-            lambda a, b: torch.ops.mkldnn._linear_pointwise(a, b, None, "none", [], "")
+        self.mm = torch.matmul if library == "aten" else onednn_linear
         self.a, self.b = torch.randn(self.n, self.n, device=device), torch.randn(self.n, self.n, device=device)
 
     def __call__(self):
@@ -258,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{torch.get_num_threads()} threads, fast path: {options}")
     share = CpuShare()
     libraries = ["aten"] + (["onednn"] if cpu and backend_available("onednn") else [])
-    sgemms = {f"sgemm {lib}": Sgemm(device, lib) for lib in libraries}
+    sgemms = {f"sgemm {lib}": Sgemm(device, lib) for lib in libraries}  # keys apart from the backends' own
     z1 = torch.randn(1, 3, cfg.template_size, cfg.template_size, device=device)
     x1 = torch.randn(1, 3, cfg.search_size, cfg.search_size, device=device)
     mask1 = template_mask(cfg.ce_template_range, cfg.template_size, cfg.patch_size, 1, device=device) \
@@ -316,14 +315,14 @@ def main(argv: list[str] | None = None) -> int:
 
     # the floor at the best sgemm rate of all rounds and libraries (a shared machine's speed drifts; rounds
     # interleave)
-    rates = {k: max(sg.rate(min(t[k])) for t in measured.values()) for k, sg in sgemms.items()}
+    library = {"aten": "aten's mm" if cpu else "cuBLAS", "onednn": "oneDNN"}
+    rates = {library[sg.library]: max(sg.rate(min(t[k])) for t in measured.values()) for k, sg in sgemms.items()}
     best = max(rates, key=rates.get)
     rate = rates[best]
     floor = 2 * dense / rate
-    library = {"aten": "aten's mm" if cpu else "cuBLAS", "onednn": "oneDNN"}
     print(f"\nmodel forward, ms per sample (min / median); matmul floor {floor * 1e3:.1f} ms "
-          f"({dense:.2f} GMACs at {rate:.0f} GFLOP/s, {library[sgemms[best].library]}'s {sgemms[best].n}² sgemm"
-          + "".join(f"; {library[sgemms[k].library]}'s: {r:.0f}" for k, r in rates.items() if k != best) + ")")
+          f"({dense:.2f} GMACs at {rate:.0f} GFLOP/s, {best}'s {sgemms['sgemm aten'].n}² sgemm"
+          + "".join(f"; {name}'s: {r:.0f}" for name, r in rates.items() if name != best) + ")")
     shown = [k for k in others if k in measured[batches[0]]]
     print(f"{'batch':>5} {'faithful':>17} {'fast':>17} {'speed-up':>9} {'fast/floor':>10} "
           + "".join(f"{NAMES[k]:>9} " for k in shown) + f"{'its GEMMs':>10} {'fast/GEMMs':>10}")

@@ -90,6 +90,13 @@ def default_backend(vendor: str | None = None) -> str:
     return next((b for b in order if backend_available(b)), "aten")
 
 
+def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``F.linear(x, weight, bias)`` on oneDNN's matmul (CPU, float32; see :func:`onednn_available`)."""
+    # some strided weights send oneDNN to its reference kernel (a 320×64 view of a q/k/v row block:
+    # 185 ms a call instead of 0.35); parameters and layouts are contiguous, so this costs nothing
+    return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight.contiguous(), bias, "none", [], "")
+
+
 def _conv_as_gemm(weights: list[torch.Tensor]) -> torch.Tensor:
     """Convolution weights ``(N, C, kh, kw)`` stacked along N as one ``(ΣN, kh·kw·C)`` GEMM weight, columns
     in (ky, kx, c) order: what rows of neighbourhoods gathered from channel-last maps multiply."""
@@ -204,9 +211,7 @@ class GemmCache:
 
     @staticmethod
     def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-        # some strided weights send oneDNN to its reference kernel (a 320×64 view of a q/k/v row block:
-        # 185 ms a call instead of 0.35); parameters and layouts are contiguous, so this costs nothing
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight.contiguous(), bias, "none", [], "")
+        return onednn_linear(x, weight, bias)
 
     def _layout(self, sources: list[torch.Tensor], layout: str) -> torch.Tensor:
         """The rearranged weight, remade when a source changes (storage, in-place version, identity)."""
