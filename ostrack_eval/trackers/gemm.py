@@ -17,8 +17,8 @@ code for the ISA it finds. Measured (``bench/bench_fast.py``; 2 threads; ViT-B s
 * Intel Xeon, AVX-512: MKL packs 10–20 % faster than ``F.linear``, near a large square sgemm's rate.
 * AMD EPYC (Zen 1), AVX2: oneDNN 65–71 GFLOP/s against MKL packs' 49–65 (M = 89: 65 vs 49), a 2048² sgemm
   70; the ostrack256-CE fast step 663 vs 719 ms.
-* AMD EPYC (Zen 3), AVX2: the two within noise of each other (2048² sgemm: MKL 124–142 GFLOP/s, oneDNN 128–134; the fast
-  step 371–410 ms on oneDNN, 372–403 on MKL packs).
+* AMD EPYC (Zen 3), AVX2: the two within noise of each other (2048² sgemm: MKL 124–142 GFLOP/s, oneDNN
+  128–134; the fast step 371–410 ms on oneDNN, 372–403 on MKL packs).
 * AMD EPYC (Zen 5), AVX-512: oneDNN 308–408 GFLOP/s against MKL packs' 113–168 and ``F.linear``'s 118–185;
   a 2048² sgemm 420 on oneDNN, 170–190 on MKL; the fast step 124–166 ms on oneDNN, 251–307 on MKL packs.
 
