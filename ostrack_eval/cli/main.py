@@ -1,15 +1,22 @@
-"""``ostrack-eval`` entry point: one sub-command per module, bad input as one line, exit 2."""
+"""``ostrack-eval`` entry point: one sub-command per module, bad input as one line, exit 2.
+
+This module imports only the standard library: the command modules import torch, pandas, OpenCV …
+inside their handlers, so ``--help`` is instant and the interrupt handler of :func:`main` is in place
+before anything slow is imported (Ctrl-C at any moment is one line and exit 130).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from ostrack_eval import __version__
 from ostrack_eval.errors import UserError
 
-# Each module exposes ``register(subparsers)`` which adds its parser and sets ``func``.
+# Each module exposes ``register(subparsers)`` which adds its parser and sets ``func``; registering must
+# not import torch or pandas (tests/test_hostile.py holds ``--help`` to that).
 COMMAND_MODULES = [
     "ostrack_eval.cli.run_cmd",
     "ostrack_eval.cli.report_cmd",
@@ -45,8 +52,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+def _os_error_line(exc: OSError) -> str:
+    """``<file>: <reason>`` for a file-system failure nothing more specific caught (full or read-only disk,
+    a folder where a file was expected, no permission)."""
+    where = "" if exc.filename is None else str(exc.filename)
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    reason = exc.strerror or str(exc)
+    return f"{where}: {reason}" if where else reason
+
+
+def _interrupted(exiting: bool) -> int:
+    if exiting:  # a second Ctrl-C while the message is printed, or during shutdown, must add no traceback
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print("ostrack-eval: interrupted", file=sys.stderr)
+    return 130
+
+
+def _dispatch(argv: list[str]) -> int:
     debug = "--debug" in argv
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -57,10 +80,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"ostrack-eval: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("ostrack-eval: interrupted", file=sys.stderr)
-        return 130
+    except OSError as exc:  # the commands name the files they write; this is the net under them
+        if debug:
+            raise
+        print(f"ostrack-eval: error: {_os_error_line(exc)}", file=sys.stderr)
+        return 1
     return int(rc or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _dispatch(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:  # also while the parser is built and the commands import their libraries
+        return _interrupted(exiting=argv is None)
 
 
 if __name__ == "__main__":

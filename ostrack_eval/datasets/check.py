@@ -70,14 +70,17 @@ def check_benchmark(benchmark: FolderBenchmark, decode: bool = True, progress: b
     """Check every listed (or selected) sequence of an adapter from :func:`ostrack_eval.datasets.get_benchmark`."""
     report = CheckReport(benchmark.name, Path(benchmark.root))
     progress = sys.stderr.isatty() if progress is None else progress
+    list_problems: list[str] = []
     try:
         benchmark.validate_root()
+        list_problems = benchmark.list_problems()
         names = benchmark.sequence_names()
     except UserError as exc:
-        report.problems.append(str(exc))
+        # an invalid name refuses the whole list; list_problems names every offender on its own line
+        report.problems += list_problems or [str(exc)]
         return report
     report.listed = len(names)
-    report.problems += benchmark.list_problems()
+    report.problems += list_problems
     missing = [n for n in names if not benchmark.is_present(n)]
     if missing:
         report.problems.append(f"{len(missing)} of {len(names)} listed sequences missing: {listing(missing)}")

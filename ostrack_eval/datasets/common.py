@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
@@ -9,6 +10,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 import numpy as np
 
 from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.datasets.names import check_name, check_names
 from ostrack_eval.datasets.tables import rows_by_name, table_rows
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.boxio import read_boxes
@@ -145,6 +147,7 @@ class FolderBenchmark:
         listed = self.listed_names()
         if self._subset is None:
             return listed
+        check_names(self._subset, "--sequences")
         known = set(listed)
         unknown = [n for n in self._subset if n not in known]
         if unknown:
@@ -188,11 +191,27 @@ class FolderBenchmark:
         return []
 
     def load(self, name: str) -> Sequence:
+        check_name(name, f"{self.name} sequence")
         self._require_listed(name)
         self.validate_root()
         if not self.is_present(name):
             raise UserError(self.missing_hint(name) or self._not_found(name))
-        return self._load(name)
+        seq = self._load(name)
+        self._require_inside(seq)
+        return seq
+
+    def _require_inside(self, seq: Sequence) -> None:
+        """Second line of defence behind :func:`check_name`: every frame lies under the benchmark root.
+
+        Lexical (symlinks are not followed): a dataset symlinked together from several disks stays usable,
+        while no name or list entry can lead a run to read files elsewhere.
+        """
+        root = os.path.normpath(os.path.abspath(self.root))
+        for frame in seq.frames:
+            path = os.path.normpath(os.path.abspath(frame))
+            if os.path.commonpath([root, path]) != root:
+                raise UserError(f"{frame}: frame outside the {self.title} folder {self.root} "
+                                f"({self.name} sequence {seq.name!r})")
 
     def _not_found(self, name: str) -> str:
         return f"{self.sequence_dir(name)}: sequence folder not found ({self.name} sequence {name!r})"

@@ -17,6 +17,7 @@ import numpy as np
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.datasets.common import (FolderBenchmark, list_images, read_flags, read_ground_truth,
                                           read_optional_text, read_text, require_numbered)
+from ostrack_eval.datasets.names import bad_names, check_names
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.text import listing
 
@@ -59,7 +60,8 @@ class GOT10k(FolderBenchmark):
     def list_file(self) -> Path:
         return self.split_dir / "list.txt"
 
-    def listed_names(self) -> list[str]:
+    def _list_entries(self) -> list[str]:
+        """``list.txt`` as written, names not yet validated."""
         self.validate_root()
         path = self.list_file
         text = read_text(path, missing="not found (GOT-10k ships the sequence list of each split)")
@@ -68,12 +70,25 @@ class GOT10k(FolderBenchmark):
             raise UserError(f"{path}: empty")
         return list(dict.fromkeys(names))
 
+    def listed_names(self) -> list[str]:
+        # list.txt names become folder and result-file names: a path in it must never be followed
+        names = self._list_entries()
+        check_names(names, str(self.list_file))
+        return names
+
     def list_problems(self) -> list[str]:
+        try:
+            entries = self._list_entries()
+        except UserError:
+            return []  # reported by sequence_names()
+        bad = bad_names(entries)
+        if bad:
+            return [f"{self.list_file}: invalid sequence name {b}" for b in bad]
         # list.txt decides what is loaded, so a truncated one would otherwise shrink the split silently;
         # a check of named sequences is about those only.
         if self._subset is not None:
             return []
-        listed = set(self.listed_names())
+        listed = set(entries)
         left_out = [n for n in self._rows if n not in listed]
         if not left_out:
             return []
@@ -117,7 +132,10 @@ class GOT10k(FolderBenchmark):
     def unlisted(self) -> list[str]:
         if not self.split_dir.is_dir() or not self.list_file.is_file():
             return []
-        listed = set(self.listed_names())
+        try:
+            listed = set(self._list_entries())
+        except UserError:
+            return []
         return sorted(p.name for p in self.split_dir.iterdir() if p.is_dir() and p.name not in listed)
 
 

@@ -1,6 +1,7 @@
 """``pack --check``: judge any submission zip the way the evaluation servers read it (datasets.md §9).
 
-GOT-10k files are read like the toolkit reads them (``np.loadtxt(delimiter=',')``), TrackingNet files
+Members are read as bounded streams (:mod:`ostrack_eval.pack.limits`): an arbitrary zip, a zip bomb included,
+costs a few megabytes. GOT-10k files are read like the toolkit reads them (``np.loadtxt(delimiter=',')``), TrackingNet files
 like the devkit's ``metrics.py`` (``pandas.read_csv(sep=',', names=[4 columns])``, matching each
 sequence to the one member whose path contains ``<seq>.txt``). Every problem is listed, not just
 the first.
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.pack.formats import ServerFormat, get_format, select_names
 from ostrack_eval.pack.frames import FrameCounts, dataset_frame_counts
+from ostrack_eval.pack.limits import (MAX_MEMBERS, MemberTooLarge, MemberUnreadable, ReadBudget, ZipLimitExceeded,
+                                      central_directory_problem, read_member)
 from ostrack_eval.utils.text import listing
 
 
@@ -52,6 +54,8 @@ def _loadtxt(text: str) -> np.ndarray:
 
 
 def _read_csv(text: str) -> np.ndarray:
+    import pandas as pd  # only here: ``ostrack-eval --help`` and the GOT-10k check do without it
+
     frame = pd.read_csv(io.StringIO(text), sep=",", names=["x", "y", "w", "h"])
     if not isinstance(frame.index, pd.RangeIndex):  # extra columns become the index
         raise ValueError("more than 4 columns")
@@ -91,6 +95,8 @@ IN_FOLDER = "unexpected file in a sequence folder (expected <seq>_001.txt … an
 OUTSIDE = "file outside its sequence folder (expected <seq>/<seq>_001.txt and <seq>/<seq>_time.txt)"
 SUBFOLDER = "result file in a sub-folder (expected <seq>.txt at the zip root)"
 TN_TIME = "time file (TrackingNet submissions hold none)"
+TOO_LARGE = "file larger than any result file can be (reading stopped)"
+UNREADABLE = "cannot be decompressed"
 AMBIGUOUS = "several files match <seq>.txt (the server then scores the sequence as missing)"
 
 
@@ -239,8 +245,20 @@ def _trackingnet_layout(paths: dict[str, str], names: set[str], problems: _Probl
 
 # ---- the check ---------------------------------------------------------------------------------------
 
+def _read(zf: zipfile.ZipFile, member: str, frames: int | None, budget: ReadBudget,
+          problems: _Problems) -> bytes | None:
+    """A member's bytes within the limits (one spare row beyond the frames), or ``None`` with the problem noted."""
+    try:
+        return read_member(zf, member, None if frames is None else frames + 1, budget)
+    except MemberTooLarge as exc:
+        problems.file(member, Defect(TOO_LARGE, str(exc)))
+    except MemberUnreadable as exc:
+        problems.file(member, Defect(UNREADABLE, str(exc)))
+    return None
+
+
 def _check_sequence(zf: zipfile.ZipFile, fmt: ServerFormat, seq: str, layout: _Layout, frames: int | None,
-                    problems: _Problems) -> None:
+                    problems: _Problems, budget: ReadBudget) -> None:
     reader = OFFICIAL_READERS[fmt.bench]
     reps = layout.boxes[seq]
     numbers = sorted(reps)
@@ -251,7 +269,10 @@ def _check_sequence(zf: zipfile.ZipFile, fmt: ServerFormat, seq: str, layout: _L
             problems.file(f"{seq}/", Defect(REP_MAX, f"{len(numbers)}, at most {fmt.max_repetitions}"))
     rows = {}
     for n in numbers:
-        arr, defect = parse_member(zf.read(reps[n]), 4, reader)
+        data = _read(zf, reps[n], frames, budget, problems)
+        if data is None:
+            continue
+        arr, defect = parse_member(data, 4, reader)
         if defect:
             problems.file(reps[n], defect)
             continue
@@ -263,7 +284,10 @@ def _check_sequence(zf: zipfile.ZipFile, fmt: ServerFormat, seq: str, layout: _L
     if not fmt.time_files or seq not in layout.times:
         return
     member = layout.times[seq]
-    arr, defect = parse_member(zf.read(member), None, reader)
+    data = _read(zf, member, frames if frames is not None else max(rows.values(), default=None), budget, problems)
+    if data is None:
+        return
+    arr, defect = parse_member(data, None, reader)
     if defect:
         problems.file(member, defect)
         return
@@ -285,6 +309,9 @@ def check_zip(zf: zipfile.ZipFile, path: Path, fmt: ServerFormat, expected: list
     ``frames_for(present)`` gives the frame counts of the sequences the zip holds (``None``: no dataset).
     """
     problems = _Problems()
+    if len(zf.infolist()) > MAX_MEMBERS:
+        return CheckReport(path, fmt.bench, 0, 0, None, [f"not checked: it holds {len(zf.infolist()):,} files, "
+                                                         f"more than the {MAX_MEMBERS:,} a submission can need"])
     members = _members(zf)
     for name, count in Counter(members).items():
         if count > 1:
@@ -313,8 +340,13 @@ def check_zip(zf: zipfile.ZipFile, path: Path, fmt: ServerFormat, expected: list
 
     present = [s for s in expected if s in layout.boxes]
     frames = frames_for(present) if present else None
-    for seq in present:
-        _check_sequence(zf, fmt, seq, layout, None if frames is None else frames.counts.get(seq), problems)
+    budget = ReadBudget()
+    try:
+        for seq in present:
+            _check_sequence(zf, fmt, seq, layout, None if frames is None else frames.counts.get(seq), problems,
+                            budget)
+    except ZipLimitExceeded as exc:
+        problems.add(f"checking stopped at {seq}: {exc} (far beyond any {fmt.bench} submission)")
     return CheckReport(path, fmt.bench, len(present), max((len(layout.boxes[s]) for s in present), default=0),
                        frames, problems.render(), [] if frames is None else frames.notes())
 
@@ -331,9 +363,12 @@ def check_submission(path: str | Path, bench: str, *, root: str | Path | None = 
     expected = select_names(fmt, names)
     if not path.is_file():
         raise UserError(f"{path}: file not found")
+    too_large = central_directory_problem(path)
+    if too_large is not None:  # zipfile would read the whole member list into memory first
+        return CheckReport(path, fmt.bench, 0, 0, None, [f"not checked: {too_large}"])
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise UserError(f"{path}: not a readable zip file ({exc})") from None
     with zf:
         return check_zip(zf, path, fmt, expected, lambda present: dataset_frame_counts(bench, root, present))

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import replace
 from typing import Callable, Iterable
 
 from ostrack_eval.errors import UserError
@@ -103,10 +104,24 @@ def process_jobs(tracker, store: ResultStore, bench: str, jobs: Iterable[Job], e
         process_job(tracker, store, bench, job, emit, should_stop, worker)
 
 
+def build_for_run(spec: TrackerSpec, device: str | None, batch: int, workers: int):
+    """Load the tracker and its checkpoint before anything is written into the run folder.
+
+    One worker: the tracker this process then tracks with. Several: each worker builds its own, so
+    the parent only proves that the checkpoint loads and fits (plain model on the CPU) and returns ``None``.
+    """
+    if workers == 1:
+        retain_freed_memory()  # this process tracks: no page faults on every step's tensors
+        return _build(spec, device, batch)
+    _build(replace(spec, fast=False, dtype="fp32", compile=None, device_crop=False), "cpu", 1)
+    return None
+
+
 def run_inline(jobs: list[Job], spec: TrackerSpec, device: str | None, store: ResultStore, bench: str,
-               monitor: RunMonitor, batch: int = 1) -> None:
-    retain_freed_memory()  # this process tracks: no page faults on every step's tensors
-    tracker = _build(spec, device, batch)
+               monitor: RunMonitor, batch: int = 1, tracker=None) -> None:
+    if tracker is None:
+        retain_freed_memory()  # this process tracks: no page faults on every step's tensors
+        tracker = _build(spec, device, batch)
     monitor.handle(("ready", 0, device_report(getattr(tracker, "device", device))))
     try:
         process_jobs(tracker, store, bench, jobs, monitor.handle, monitor.should_stop, batch)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.datasets.names import check_names
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.text import listing
 
@@ -28,6 +29,7 @@ def parse_sequence_list(text: str) -> list[str]:
     names = [s for s in names if s]
     if not names:
         raise UserError("--sequences is empty")
+    check_names(names, "--sequences")
     return list(dict.fromkeys(names))
 
 

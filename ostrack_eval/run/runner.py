@@ -18,7 +18,7 @@ from typing import Callable
 from ostrack_eval.datasets.base import Benchmark, Sequence
 from ostrack_eval.errors import UserError
 from ostrack_eval.run.devices import cpu_threads_per_worker, worker_devices
-from ostrack_eval.run.execute import run_inline, run_workers
+from ostrack_eval.run.execute import build_for_run, run_inline, run_workers
 from ostrack_eval.run.lock import BenchLock
 from ostrack_eval.run.metadata import RunRecord, describe_tracker, now, software_versions
 from ostrack_eval.run.monitor import RunMonitor, stderr_log
@@ -99,7 +99,8 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
     bench = benchmark.name
     summary = RunSummary(bench, store.run_dir, len(names))
     sequences = _load_sequences(benchmark, names, summary, options.log)
-    store.run_dir.mkdir(parents=True, exist_ok=True)
+    tracker = build_for_run(spec, devices[0], options.batch, len(devices))
+    _make_run_dir(store)
 
     with BenchLock(store.run_dir, bench, options.shard):
         _check_layout(store, bench, listed, options.runs)
@@ -124,7 +125,7 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
         monitor = RunMonitor(bench, jobs, options.fail_fast, options.progress, options.log)
         try:
             if jobs:
-                _execute(jobs, spec, devices[:len(jobs)], store, bench, monitor, options.batch)
+                _execute(jobs, spec, devices[:len(jobs)], store, bench, monitor, options.batch, tracker)
             if monitor.fatal is None:
                 status = "finished"
         except KeyboardInterrupt:
@@ -214,10 +215,21 @@ def _pending(store: ResultStore, bench: str, seq: Sequence, options: RunOptions)
     return Job(seq, reps) if reps else None
 
 
+def _make_run_dir(store: ResultStore) -> None:
+    """``<results>/<run name>``, or one line on why it cannot be made (read-only disk, a file in the way)."""
+    for folder in (store.results, store.run_dir):
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"{folder}: exists and is not a folder (--results must name a folder)")
+    try:
+        store.run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{store.run_dir}: cannot create the run folder ({exc.strerror or exc})") from None
+
+
 def _execute(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], store: ResultStore, bench: str,
-             monitor: RunMonitor, batch: int) -> None:
+             monitor: RunMonitor, batch: int, tracker=None) -> None:
     if len(devices) == 1:
-        run_inline(jobs, spec, devices[0], store, bench, monitor, batch)
+        run_inline(jobs, spec, devices[0], store, bench, monitor, batch, tracker)
         return
     threads = cpu_threads_per_worker(len(devices)) if all(d == "cpu" for d in devices) else None
     run_workers(jobs, spec, devices, threads, store, bench, monitor, batch)

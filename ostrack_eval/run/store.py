@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ostrack_eval.datasets.names import check_name, name_problem
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.atomic import atomic_write_text, is_temp_file
 from ostrack_eval.utils.boxio import format_boxes, read_boxes
@@ -105,8 +106,9 @@ class ResultStore:
 
     def __post_init__(self):
         object.__setattr__(self, "results", Path(self.results))
-        if not self.run_name or "/" in self.run_name or self.run_name in (".", ".."):
-            raise UserError(f"invalid run name {self.run_name!r} (it becomes a folder name)")
+        why = name_problem(self.run_name)
+        if why is not None:
+            raise UserError(f"invalid run name {self.run_name!r}: {why} (it becomes a folder name)")
 
     @property
     def run_dir(self) -> Path:
@@ -132,11 +134,23 @@ class ResultStore:
         return sequence_files(self.bench_dir(bench), seq)
 
     # ---- writing -----------------------------------------------------------------------------------
+    def _inside(self, path: Path) -> Path:
+        """``path``, refused unless it resolves to a place inside the run folder.
+
+        Sequence names are validated where they enter (:mod:`ostrack_eval.datasets.names`); this is the
+        second line of defence: no name and no symlink inside the run folder makes a write land elsewhere.
+        """
+        run_dir = self.run_dir.resolve()
+        target = path.resolve()
+        if target == run_dir or not target.is_relative_to(run_dir):
+            raise UserError(f"{path}: resolves to {target}, outside the run folder {run_dir}; refused to write")
+        return path
+
     def write(self, bench: str, seq: str, boxes: np.ndarray, times: np.ndarray) -> None:
         """Store a finished single-run sequence (boxes first: a complete time file marks it done)."""
         boxes, times = _checked(seq, boxes, times)
-        _write_text(self.box_path(bench, seq), format_boxes(boxes, fmt=BOX_FMT))
-        _write_text(self.time_path(bench, seq), format_times(times))
+        _write_text(self._inside(self.box_path(bench, seq)), format_boxes(boxes, fmt=BOX_FMT))
+        _write_text(self._inside(self.time_path(bench, seq)), format_times(times))
 
     def write_repetition(self, bench: str, seq: str, rep: int, boxes: np.ndarray, times: np.ndarray) -> None:
         """Store repetition ``rep``: its box file, then column ``rep`` of the shared time file.
@@ -145,8 +159,8 @@ class ResultStore:
         complete columns; a re-run repetition replaces its column.
         """
         boxes, times = _checked(seq, boxes, times)
-        _write_text(self.box_path(bench, seq, rep), format_boxes(boxes, fmt=BOX_FMT))
-        tpath = self.time_path(bench, seq, repeated=True)
+        _write_text(self._inside(self.box_path(bench, seq, rep)), format_boxes(boxes, fmt=BOX_FMT))
+        tpath = self._inside(self.time_path(bench, seq, repeated=True))
         table = self._time_table(tpath, len(times))
         ncols = 0 if table is None else table.shape[1]
         if ncols < rep - 1:
@@ -221,6 +235,7 @@ def _temp_target(name: str) -> str:
 
 
 def _checked(seq: str, boxes: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    check_name(seq, "result file")
     boxes = np.asarray(boxes, dtype=np.float64)
     times = np.asarray(times, dtype=np.float64).reshape(-1)
     if boxes.ndim != 2 or boxes.shape[1] != 4 or len(boxes) != len(times) or len(boxes) == 0:

@@ -94,6 +94,9 @@ class TrackerSpec:
 def _build_identity(spec: TrackerSpec, device: str | None) -> Tracker:
     from ostrack_eval.trackers.identity import IdentityTracker
 
+    if spec.checkpoint:  # silently ignoring it would make a run look like it used those weights
+        raise UserError(f"--checkpoint {spec.checkpoint}: tracker {spec.tracker!r} takes no checkpoint")
+
     return IdentityTracker()
 
 
