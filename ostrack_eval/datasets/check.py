@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.datasets.common import FolderBenchmark
+from ostrack_eval.datasets.sanity import first_frame_problem, init_box_problem
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.text import listing
 
@@ -56,6 +57,12 @@ def _frame_problem(path: Path) -> str | None:
     if cv2.imread(str(path), cv2.IMREAD_COLOR) is None:
         return f"{path}: cannot decode image (corrupt or unsupported)"
     return None
+
+
+def _first_frame_problem(seq: Sequence) -> str | None:
+    """What ``run`` would refuse about the first frame and the first box (too small, box off the image)."""
+    image = cv2.imread(str(seq.frames[0]), cv2.IMREAD_COLOR)
+    return None if image is None else first_frame_problem(seq, *image.shape[:2])
 
 
 def _length_note(benchmark: FolderBenchmark, seq: Sequence) -> str | None:
@@ -98,6 +105,10 @@ def check_benchmark(benchmark: FolderBenchmark, decode: bool = True, progress: b
         if len(seq.ground_truth) not in (1, seq.num_frames):
             report.problems.append(f"{name}: {len(seq.ground_truth)} ground-truth rows for {seq.num_frames} frames")
             continue
+        problem = init_box_problem(seq.init_box)
+        if problem is not None:  # run refuses the sequence
+            report.problems.append(f"{name}: {problem}")
+        report.notes += [f"{name}: {note}" for note in benchmark.sequence_notes(name)]
         sequences.append(seq)
     report.checked = len(sequences)
     report.frames = sum(s.num_frames for s in sequences)
@@ -121,6 +132,8 @@ def _check_frames(sequences: Iterable[Sequence], report: CheckReport, decode: bo
         for seq in sequences:
             # OpenCV releases the GIL while decoding, so threads decode in parallel.
             found = [p for p in pool.map(check, seq.frames) if p]
+            if decode and not found and init_box_problem(seq.init_box) is None:
+                found = [p for p in [_first_frame_problem(seq)] if p]
             bar.update(seq.num_frames)
             if found:
                 report.problems.append(f"{seq.name}: {found[0]}" + (f" (+{len(found) - 1} more bad frames)"

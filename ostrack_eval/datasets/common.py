@@ -186,6 +186,10 @@ class FolderBenchmark:
         """What is known about a sequence that is not present beyond "not there" (frames still zipped, …)."""
         return None
 
+    def sequence_notes(self, name: str) -> list[str]:
+        """What ``datasets check`` should mention about a loaded sequence without failing it."""
+        return []
+
     def unlisted(self) -> list[str]:
         """Sequence folders on disk that the official list does not name (reported, never loaded)."""
         return []

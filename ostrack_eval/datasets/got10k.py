@@ -144,3 +144,16 @@ class GOT10kVal(GOT10k):
     split: ClassVar[str] = "val"
     table: ClassVar[str] = "got10k_val.json"
     full_annotation: ClassVar[bool] = True
+
+    def _load(self, name: str) -> Sequence:
+        cover = self.sequence_dir(name) / "cover.label"
+        if not cover.is_file():  # without it every frame would silently count as visible
+            raise UserError(f"{cover}: not found (GOT-10k val ships it; the GOT-10k toolkit scores val "
+                            f"with it: frames with cover 0 do not count)")
+        return super()._load(name)
+
+    def sequence_notes(self, name: str) -> list[str]:
+        if (self.sequence_dir(name) / "absence.label").is_file():
+            return []
+        return ["absence.label missing (visibility taken from cover.label alone; the GOT-10k convention "
+                "needs nothing more)"]

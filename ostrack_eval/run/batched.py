@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from ostrack_eval.datasets.sanity import init_box_problem
 from ostrack_eval.run.plan import Job
 from ostrack_eval.run.store import ResultStore
 from ostrack_eval.run.track import non_finite_box
@@ -62,6 +63,11 @@ class _Book:
             reps = list(job.reps) if job.reps is not None else [None]
             progress = self.jobs[job.name] = _Progress(list(reps))
             self.emit(("start", self.worker, job.name))
+            problem = init_box_problem(job.sequence.init_box)
+            if problem is not None:  # as track_sequence refuses it one sequence at a time
+                progress.failed = True
+                self.emit(("failed", self.worker, job.name, problem))
+                continue
             for rep in reps:
                 if progress.failed:  # one repetition failed the job: the rest need not be tracked
                     break

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ostrack_eval.datasets.base import Sequence
+from ostrack_eval.datasets.sanity import first_frame_problem, init_box_problem
 from ostrack_eval.run.frames import FrameError, FramePrefetcher
 from ostrack_eval.trackers.base import Tracker
 
@@ -37,16 +38,21 @@ def track_sequence(tracker: Tracker, seq: Sequence, on_frame: Callable[[], None]
     if n == 0:
         raise SequenceFailure("the sequence has no frames")
     init_box = np.asarray(seq.init_box, dtype=np.float64).reshape(-1)
-    if init_box.size != 4 or not np.all(np.isfinite(init_box)):
-        raise SequenceFailure(f"the first ground-truth box {init_box.tolist()} is not a finite x,y,w,h box")
+    problem = init_box_problem(init_box)
+    if problem is not None:  # for every tracker: a box without area would be "tracked" as is
+        raise SequenceFailure(problem)
     boxes = np.empty((n, 4), dtype=np.float64)
     times = np.empty(n, dtype=np.float64)
+    i, image = 0, None
     try:
         with FramePrefetcher(seq.frames, depth=prefetch) as frames:
             for i, image in enumerate(frames):
                 if should_stop is not None and should_stop():
                     raise Stopped()
                 if i == 0:
+                    problem = first_frame_problem(seq, *image.shape[:2])
+                    if problem is not None:
+                        raise SequenceFailure(problem)
                     start = time.perf_counter()
                     tracker.initialize(image, init_box.copy())
                     times[0] = time.perf_counter() - start
@@ -63,8 +69,18 @@ def track_sequence(tracker: Tracker, seq: Sequence, on_frame: Callable[[], None]
     except (SequenceFailure, Stopped):
         raise
     except Exception as exc:
-        raise SequenceFailure(f"tracker raised {type(exc).__name__}: {exc}") from exc
+        raise SequenceFailure(_tracker_failure(exc, seq, i, image)) from exc
     return TrackResult(boxes, times)
+
+
+def _tracker_failure(exc: Exception, seq: Sequence, frame: int, image: np.ndarray | None) -> str:
+    """One sentence naming the frame; OpenCV's assertion text (``!_src.empty()``…) means nothing to a user."""
+    if type(exc).__module__.startswith("cv2"):
+        where = f"frame {frame} ({seq.frames[frame].name}" + (
+            f", {image.shape[1]}×{image.shape[0]} px)" if image is not None else ")")
+        return (f"{where}: the tracker's search region around its box falls outside the image "
+                f"(image too small or box off the frame)")
+    return f"tracker raised {type(exc).__name__}: {exc}"
 
 
 def non_finite_box(boxes: np.ndarray, first_frame: int = 0) -> str | None:

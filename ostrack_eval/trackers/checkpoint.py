@@ -101,14 +101,30 @@ def _placeholders_for(path: Path) -> list:
     return out + _NUMPY_DTYPES
 
 
+_REFUSED_GLOBAL = re.compile(r"GLOBAL\s+([\w.]+)")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     # torch's weights-only refusal wraps the cause in advice to load with weights_only=False: the one
-    # thing not to do with an untrusted file
+    # thing not to do with an untrusted file, so that advice is never relayed
     cause = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", text)
     if cause:
         return cause.group(1)
-    return text.splitlines()[0] if text else type(exc).__name__
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and "weights_only" not in line and "arbitrary code" not in line]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _refused_global(exc: BaseException, path: Path) -> UnsafeCheckpointError | None:
+    """The refusal naming the global torch's unpickler blocked (legacy, non-zip files are not pre-scanned)."""
+    found = _REFUSED_GLOBAL.search(str(exc))
+    if found is None:
+        return None
+    qualified = found.group(1)
+    why = ("which could run code" if qualified.split(".")[0] in _DANGEROUS_MODULES
+           else "which is not a type a checkpoint may hold")
+    return UnsafeCheckpointError(f"{path}: refusing to load: the pickle asks for {qualified}, {why}")
 
 
 def _load_object(path: Path) -> object:
@@ -118,7 +134,8 @@ def _load_object(path: Path) -> object:
         with safe_globals(placeholders):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, the user gets one line
-        raise UserError(f"{path}: not a readable torch checkpoint ({_first_line(exc)})") from None
+        raise _refused_global(exc, path) or UserError(
+            f"{path}: not a readable torch checkpoint ({_first_line(exc)})") from None
 
 
 def _extract_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
