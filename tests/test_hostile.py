@@ -382,3 +382,23 @@ def test_checkpoint_for_a_tracker_without_one_is_refused(got10k, tmp_path, capsy
                "--results", str(tmp_path / "results"), "--checkpoint", str(ckpt)])
     assert rc == 2 and "takes no checkpoint" in one_line_error(capsys)
     assert not (tmp_path / "results").exists()
+
+
+def test_a_frame_linking_out_of_the_benchmark_is_refused(got10k, tmp_path):
+    outside = tmp_path / "secret.jpg"
+    write_frame(outside, 1)
+    frame = got10k / "val" / VAL[0] / "00000002.jpg"
+    frame.unlink()
+    frame.symlink_to(outside)
+    with pytest.raises(UserError, match="links to"):
+        get_benchmark("got10k_val", got10k).load(VAL[0])
+
+
+def test_a_benchmark_linked_together_from_elsewhere_still_loads(got10k, tmp_path):
+    moved = tmp_path / "other_disk" / VAL[0]
+    moved.parent.mkdir()
+    (got10k / "val" / VAL[0]).rename(moved)
+    (got10k / "val" / VAL[0]).symlink_to(moved)
+    linked_root = tmp_path / "linked"
+    linked_root.symlink_to(got10k)
+    assert get_benchmark("got10k_val", linked_root).load(VAL[0]).num_frames == 5

@@ -111,6 +111,10 @@ def require_numbered(frames: list[Path], first: int, folder: Path) -> None:
                             f"numbered from {first} without gaps)")
 
 
+def _within(path: str, folder: str) -> bool:
+    return os.path.commonpath([folder, path]) == folder
+
+
 class FolderBenchmark:
     """Base of the on-disk adapters: implements :class:`~ostrack_eval.datasets.base.Benchmark`.
 
@@ -205,17 +209,23 @@ class FolderBenchmark:
         return seq
 
     def _require_inside(self, seq: Sequence) -> None:
-        """Second line of defence behind :func:`check_name`: every frame lies under the benchmark root.
+        """Second line of defence behind :func:`check_name`: frames are read only from the benchmark.
 
-        Lexical (symlinks are not followed): a dataset symlinked together from several disks stays usable,
-        while no name or list entry can lead a run to read files elsewhere.
+        Every frame path lies under the root as written (no ``..``), and a frame that is a symbolic link
+        must resolve into the root or into its own folder: a dataset linked together from several disks
+        (the root or whole sequence folders as links) stays usable, a planted link to another file does not.
         """
         root = os.path.normpath(os.path.abspath(self.root))
+        real_root = os.path.realpath(root)
+        real_folders: dict[Path, str] = {}
         for frame in seq.frames:
             path = os.path.normpath(os.path.abspath(frame))
-            if os.path.commonpath([root, path]) != root:
-                raise UserError(f"{frame}: frame outside the {self.title} folder {self.root} "
-                                f"({self.name} sequence {seq.name!r})")
+            real = os.path.realpath(path)
+            folder = real_folders.setdefault(frame.parent, os.path.realpath(frame.parent))
+            if _within(path, root) and (_within(real, real_root) or _within(real, folder)):
+                continue
+            raise UserError(f"{frame}: frame outside the {self.title} folder {self.root} "
+                            f"({self.name} sequence {seq.name!r}{'' if real == path else f'; it links to {real}'})")
 
     def _not_found(self, name: str) -> str:
         return f"{self.sequence_dir(name)}: sequence folder not found ({self.name} sequence {name!r})"
