@@ -27,6 +27,7 @@ from ostrack_eval.run.store import ResultStore
 from ostrack_eval.trackers.registry import TrackerSpec, is_ostrack
 
 MAX_LISTED = 20  # failures printed in the summary; run.json has them all
+MAX_RUNS = 100  # --runs: GOT-10k's protocol is 3; a typo of 10**9 must not try to plan 10**9 repetitions
 
 
 @dataclass
@@ -88,8 +89,8 @@ class RunSummary:
 
 def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) -> RunSummary:
     """Run ``spec`` over ``benchmark`` into ``<results>/<run name>/<bench>``; see the module docstring."""
-    if options.runs is not None and options.runs < 1:
-        raise UserError(f"--runs must be at least 1, got {options.runs}")
+    if options.runs is not None and not 1 <= options.runs <= MAX_RUNS:
+        raise UserError(f"--runs must be between 1 and {MAX_RUNS}, got {options.runs}")
     _check_batch(spec, options.batch)
     devices = worker_devices(options.device, options.workers)
     listed = benchmark.sequence_names()
