@@ -1,10 +1,10 @@
 """``pack --check``: judge any submission zip the way the evaluation servers read it (datasets.md §9).
 
-Members are read as bounded streams (:mod:`ostrack_eval.pack.limits`): an arbitrary zip, a zip bomb included,
-costs a few megabytes. GOT-10k files are read like the toolkit reads them (``np.loadtxt(delimiter=',')``), TrackingNet files
-like the devkit's ``metrics.py`` (``pandas.read_csv(sep=',', names=[4 columns])``, matching each
-sequence to the one member whose path contains ``<seq>.txt``). Every problem is listed, not just
-the first.
+Members are read as bounded streams (:mod:`ostrack_eval.pack.limits`): an arbitrary zip, a zip bomb
+included, costs a few megabytes. GOT-10k files are read like the toolkit reads them
+(``np.loadtxt(delimiter=',')``), TrackingNet files like the devkit's ``metrics.py``
+(``pandas.read_csv(sep=',', names=[4 columns])``, matching each sequence to the one member whose path
+contains ``<seq>.txt``). Every problem is listed, not just the first.
 """
 
 from __future__ import annotations
