@@ -64,12 +64,13 @@ def _os_error_line(exc: OSError) -> str:
 
 
 def _interrupted(exiting: bool) -> int:
+    if exiting:  # a second Ctrl-C while the message is printed, or during shutdown, must add no traceback
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     print("ostrack-eval: interrupted", file=sys.stderr)
     if exiting:
         # A Ctrl-C that interrupted code run by exec() (OpenCV's loader, …) leaves CPython marked as killed
-        # by SIGINT however it was handled, and a second Ctrl-C during shutdown would print a traceback:
-        # the clean-ups of the command (``finally`` blocks, worker joins) have run, so leave now.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # by SIGINT however it was handled: the command's clean-ups (``finally`` blocks, worker joins) have
+        # run, so leave now with the documented status.
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
