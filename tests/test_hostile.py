@@ -104,10 +104,16 @@ def test_report_and_pack_refuse_an_invalid_list(got10k, tmp_path, capsys):
     rc = main(["report", "--bench", "got10k_val", "--tracker", "identity", "--root", str(got10k),
                "--results", str(results)])
     assert rc == 2 and "../escape" in one_line_error(capsys)
+    test = FAKE_SEQUENCES["got10k"]
+    assert main(["run", "--bench", "got10k", "--tracker", "identity", "--root", str(got10k),
+                 "--results", str(results)]) == 0
+    capsys.readouterr()
     test_list = got10k / "test" / "list.txt"
     test_list.write_text(test_list.read_text() + "../escape\n")
-    rc = main(["pack", "--check", str(tmp_path / "none.zip"), "--bench", "got10k", "--root", str(got10k)])
-    assert rc != 0 and "Traceback" not in capsys.readouterr().err
+    out = tmp_path / "sub.zip"
+    rc = main(["pack", "--bench", "got10k", "--tracker", "identity", "--root", str(got10k), "--results",
+               str(results), "--out", str(out), "--sequences", ",".join(test)])
+    assert rc == 2 and "../escape" in one_line_error(capsys) and not out.exists()
 
 
 def test_result_store_writes_only_inside_its_run_folder(tmp_path):

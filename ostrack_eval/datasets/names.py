@@ -17,6 +17,10 @@ from ostrack_eval.utils.text import listing
 MAX_NAME_LENGTH = 200  # result files add "_time.txt"; most file systems allow 255 bytes
 
 
+class InvalidNameError(UserError):
+    """A sequence name that is a path (or otherwise not a plain name): refused, never worked around."""
+
+
 def name_problem(name: object) -> str | None:
     """Why ``name`` cannot be a sequence name, or ``None`` when it is a plain name."""
     if not isinstance(name, str):
@@ -47,7 +51,7 @@ def check_names(names: Iterable[object], where: str) -> None:
     """Refuse, in one line naming ``where`` (a file, folder or option), every name that is not plain."""
     bad = bad_names(names)
     if bad:
-        raise UserError(f"{where}: {len(bad)} invalid sequence name(s) (a name must be a plain file name, "
+        raise InvalidNameError(f"{where}: {len(bad)} invalid sequence name(s) (a name must be a plain file name, "
                         f"not a path): {listing(bad)}")
 
 

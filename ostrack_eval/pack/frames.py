@@ -57,6 +57,7 @@ def dataset_frame_counts(bench: str, root: str | Path | None, names: list[str]) 
     """
     # Imported here: the adapters pull in image and annotation code that packing rarely needs.
     from ostrack_eval.datasets import get_benchmark, resolve_root
+    from ostrack_eval.datasets.names import InvalidNameError
 
     if root is None and not resolve_root(bench).is_dir():
         return None
@@ -65,6 +66,8 @@ def dataset_frame_counts(bench: str, root: str | Path | None, names: list[str]) 
     counts, unchecked = {}, {}
     try:
         listed = set(benchmark.listed_names())
+    except InvalidNameError:  # a list naming paths is hostile, not just unreadable: refuse, as run and report do
+        raise
     except UserError as exc:  # the download's own list is unreadable: every sequence says why
         listed, list_error = None, str(exc)
     for name in tqdm(names, desc=f"{bench} frames", unit="seq", disable=not sys.stderr.isatty()):
