@@ -25,6 +25,9 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
                    help="dataset root (default: $OSTRACK_EVAL_DATA, else ./datasets)")
     p.add_argument("--convention", choices=sorted(CONVENTIONS), default=None,
                    help="metric convention (default: the one each benchmark's published numbers use)")
+    p.add_argument("--full-precision", action="store_true",
+                   help="score the boxes as stored; by default they are first truncated toward zero like the "
+                        "official runner's integer files, which every published number went through")
     p.add_argument("--skip-missing", action="store_true",
                    help="score the sequences every tracker has instead of refusing incomplete results")
     p.add_argument("--sequences", metavar="A,B,…", default=None,
@@ -76,7 +79,8 @@ def run_report(args: argparse.Namespace) -> int:
     if args.ci_samples < 100:
         raise UserError(f"--ci-samples must be at least 100, got {args.ci_samples}")
     evals = evaluate_runs(args.bench, args.tracker, results=args.results, root=args.root, labels=args.labels,
-                          convention=args.convention, skip_missing=args.skip_missing,
+                          convention=args.convention, full_precision=args.full_precision,
+                          skip_missing=args.skip_missing,
                           sequences=parse_sequences(args.sequences))
     ctx = ReportContext(evals, CIOptions(args.ci_samples, args.seed) if args.ci else None, args.per_sequence)
     if args.format == "json":
