@@ -150,3 +150,32 @@ def test_trackingnet_missing_file_zero_boxes_pass_t0():
     assert success[0] == pytest.approx(100.0) and success[1] == pytest.approx(25.0)
     assert success[-1] == pytest.approx(25.0)
     assert "79783f2" in tn.summary and "967661d" in tn.summary and ">= t" in tn.summary
+
+
+# ---- pack: the server zips carry the official runner's integers by default ------------------------------
+
+def test_pack_writes_truncated_integers_unless_full_precision(tmp_path, monkeypatch, capsys):
+    import zipfile
+
+    from ostrack_eval.testing.fake_layouts import FAKE_SEQUENCES
+
+    monkeypatch.setenv("OSTRACK_EVAL_DATA", str(tmp_path / "no-datasets"))
+    seq = FAKE_SEQUENCES["trackingnet"][1]
+    boxes = np.array([[10.0, 20.0, 30.0, 40.0], [-3.7, 5.99, 30.2, 40.8], [3.5, 4.5, 0.9, 12.0]])
+    ResultStore(tmp_path / "results", "r").write("trackingnet", seq, boxes, np.full(3, 0.01))
+    common = ["pack", "--bench", "trackingnet", "--tracker", "r", "--results", str(tmp_path / "results"),
+              f"--sequences={seq}"]
+
+    def rows(path):
+        with zipfile.ZipFile(path) as z:
+            return z.read(f"{seq}.txt").decode().splitlines()
+
+    assert main(common + ["--out", str(tmp_path / "a.zip")]) == 0
+    assert "integer boxes" in capsys.readouterr().out
+    expected = [",".join(map(str, b)) for b in boxes.astype(int)]
+    assert rows(tmp_path / "a.zip") == expected
+    assert main(common + ["--out", str(tmp_path / "b.zip"), "--int"]) == 0
+    assert rows(tmp_path / "b.zip") == expected
+    assert main(common + ["--out", str(tmp_path / "c.zip"), "--full-precision"]) == 0
+    assert rows(tmp_path / "c.zip")[1] == "-3.7000,5.9900,30.2000,40.8000"
+    assert main(common + ["--out", str(tmp_path / "d.zip"), "--int", "--full-precision"]) == 2
