@@ -37,7 +37,7 @@ def test_default_conventions_truncate_and_full_precision_does_not(name):
     assert conv.truncate and not conv.full_precision().truncate
     assert conv.full_precision().name == f"{name}+full-precision"
     assert "astype(int)" in conv.summary and "astype(int)" not in conv.full_precision().summary
-    assert not CONVENTIONS["itb"].truncate  # the ITB toolkit's runner writes floats
+    assert not CONVENTIONS["itb"].truncate  # the runner behind the paper's ITB numbers is not documented
 
 
 def test_truncated_score_hand_computed():
