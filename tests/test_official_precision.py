@@ -114,6 +114,23 @@ def test_float_file_and_its_astype_int_twin_score_the_same_under_the_lasot_defau
 
 # ---- TrackingNet: the current devkit's IoU >= t -------------------------------------------------------
 
+def test_inclusive_threshold_counts_equal_the_plain_comparison():
+    from ostrack_eval.metrics import threshold_counts
+    from ostrack_eval.metrics.curves import LINSPACE_21
+
+    rng = np.random.default_rng(1)
+    # exact threshold values (and 0, 1), values between them, NaN
+    values = np.concatenate([LINSPACE_21, rng.uniform(0, 1, 200), [np.nan, 0.0, 1.0]])
+    seg = rng.integers(0, 3, len(values))
+    got = threshold_counts(values, LINSPACE_21, True, seg, 3, inclusive=True)
+    for s in range(3):
+        v = values[seg == s]
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(got[s], (v[:, None] >= LINSPACE_21[None, :]).sum(axis=0))
+    strict = threshold_counts(values, LINSPACE_21, True, seg, 3)
+    assert (got - strict).sum() == np.isin(values, LINSPACE_21).sum()  # only the ties differ
+
+
 @pytest.mark.parametrize("full", [False, True])
 def test_trackingnet_counts_iou_0_at_t0_and_iou_1_at_t1(full):
     tn = CONVENTIONS["trackingnet_server"]

@@ -1,9 +1,10 @@
 """Threshold sets and vectorised threshold counting (success / precision curves).
 
 Comparisons follow the reference tools exactly: success counts ``value > threshold`` (the current
-TrackingNet devkit ``value >= threshold``), precision counts ``value <= threshold``. NaN never counts (as a Python/NumPy comparison with NaN is false). Counting works
-on many sequences at once: frames carry a sequence index and the result is a ``(S, T)`` count table,
-computed with one ``searchsorted`` and one ``bincount`` (exact float comparisons, no binning error).
+TrackingNet devkit ``value >= threshold``), precision counts ``value <= threshold``. NaN never counts (as a
+Python/NumPy comparison with NaN is false). Counting works on many sequences at once: frames carry a
+sequence index and the result is a ``(S, T)`` count table, computed with one ``searchsorted`` and one
+``bincount`` (exact float comparisons, no binning error).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def threshold_counts(values: np.ndarray, thresholds: np.ndarray, above: bool,
     """How many ``values`` pass each threshold, per segment.
 
     ``above=True`` counts ``value > t`` (success curves; ``inclusive=True``: ``value >= t``, the current
-    TrackingNet devkit), ``above=False`` counts ``value <= t`` (precision curves). ``segments`` gives each value's sequence index (``0 .. num_segments-1``);
-    without it the result has one row. Returns an int64 array ``(num_segments, len(thresholds))``.
+    TrackingNet devkit), ``above=False`` counts ``value <= t`` (precision curves). ``segments`` gives each
+    value's sequence index (``0 .. num_segments-1``); without it the result has one row. Returns an int64 array ``(num_segments, len(thresholds))``.
     """
     t = _check_thresholds(thresholds)
     v = np.asarray(values, dtype=np.float64).reshape(-1)
