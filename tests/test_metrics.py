@@ -29,10 +29,13 @@ from ostrack_eval.metrics import (
 )
 from ostrack_eval.metrics.curves import CENTRE_51, LINSPACE_21, OVERLAP_21, auc_trapz
 
-OST = CONVENTIONS["ostrack"]
-PYT = CONVENTIONS["pytracking"]
-GOT = CONVENTIONS["got10k"]
-TN = CONVENTIONS["trackingnet_server"]
+# The hand cases feed the reference tools' scoring fractional boxes directly (as pytracking's analysis
+# scores a float file), so they use the full-precision variants; the official runner's integer step
+# that the default conventions add has its own tests below.
+OST = CONVENTIONS["ostrack"].full_precision()
+PYT = CONVENTIONS["pytracking"].full_precision()
+GOT = CONVENTIONS["got10k"].full_precision()
+TN = CONVENTIONS["trackingnet_server"].full_precision()
 ITB = CONVENTIONS["itb"]
 
 
@@ -297,9 +300,13 @@ def test_got10k_needs_one_row_per_frame():
 def test_trackingnet_trapezoid_auc_and_rounding():
     gt = [[0, 0, 10, 10]] * 2
     s = score(TN, [[[0, 0, 10, 10], [0.4, 0, 10.5, 10]]], [gt])
-    # both frames IoU 1 after rounding: curve 1 at 20 points, 0 at threshold 1.0; the trapezoid rule
-    # loses half a step at the end: 1 - 0.05 / 2 (the pytracking mean would give 20/21)
-    assert s.score("auc") == pytest.approx(97.5)
+    # both frames IoU 1 after rounding, which passes every threshold, 1.0 included (IoU >= t)
+    assert s.score("auc") == pytest.approx(100.0)
+    # frame 1 IoU 0.5 (10x5 inside 10x10): passes t <= 0.5, 11 of 21 points; the trapezoid rule gives
+    # the 11th point (t = 0.5) and the 12th (t = 0.55, failed) half weight each: frame 1's area is
+    # 0.05 * (10 + 0.5) = 0.525, frame 0's 1.0 -> (1 + 0.525) / 2
+    s = score(TN, [[[0, 0, 10, 10], [0, 0, 10, 5]]], [gt])
+    assert s.score("auc") == pytest.approx(100 * (1 + 0.525) / 2)
     assert auc_trapz(np.ones(21), LINSPACE_21) == pytest.approx(1.0)
 
 

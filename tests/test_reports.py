@@ -338,8 +338,10 @@ def test_trackingnet_server_scores_missing_sequences_as_zeros(tmp_path):
     seqs = [gt_seq("a", 5, "trackingnet"), gt_seq("b", 5, "trackingnet")]
     be = _evaluate(tmp_path, {"t": {"a": shifted(5, 0)}}, seqs, bench="trackingnet", conv="trackingnet_server")
     assert be.sequences == ["a", "b"]
-    # a: IoU 1 everywhere (trapezoid AUC 97.5); b: only the GT-filled frame 0 -> 1/5 of that
-    assert be.trackers[0].value("auc") == pytest.approx((97.5 + 97.5 / 5) / 2)
+    # a: IoU 1 everywhere, which passes every threshold (IoU >= t): AUC 100. b: frame 0 (GT-filled)
+    # passes everywhere, the four zero boxes (IoU 0) only t = 0: curve 1 at t = 0, then 1/5; the
+    # trapezoid rule gives 0.05 * (1 + 0.2) / 2 + 19 * 0.05 * 0.2 = 0.22
+    assert be.trackers[0].value("auc") == pytest.approx((100 + 22) / 2)
     assert any("all-zero" in n for n in be.notes)
 
 

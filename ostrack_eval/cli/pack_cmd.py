@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dataset root for the one-row-per-frame check (default: $OSTRACK_EVAL_DATA or ./datasets "
                         "when present)")
     p.add_argument("--int", dest="int_mode", action="store_true",
-                   help="write boxes as integers truncated toward zero (OSTrack's submissions)")
+                   help="boxes as integers truncated toward zero, as OSTrack's submissions (the default)")
+    p.add_argument("--full-precision", action="store_true",
+                   help="write the boxes as stored (4 decimals) instead of truncating them")
     p.add_argument("--sequences", metavar="A,B,…", default=None,
                    help="only these sequences of the official list (for tests; the server needs all); "
                         "write --sequences=NAME for names starting with '-'")
@@ -36,20 +38,25 @@ def _names(arg: str | None) -> list[str] | None:
 
 def run_pack(args: argparse.Namespace) -> int:
     if args.check:
-        if args.tracker or args.out or args.int_mode:
-            raise UserError("--check validates a zip; it does not take --tracker, --out or --int")
+        if args.tracker or args.out or args.int_mode or args.full_precision:
+            raise UserError("--check validates a zip; it does not take --tracker, --out, --int or --full-precision")
         return _check(args)
     if not args.tracker or not args.out:
         raise UserError("pack needs --tracker NAME and --out FILE.zip (or --check FILE.zip)")
+    if args.int_mode and args.full_precision:
+        raise UserError("--int and --full-precision contradict each other")
     from ostrack_eval.pack.packer import pack_submission
 
-    summary = pack_submission(args.results, args.tracker, args.bench, args.out, int_mode=args.int_mode,
+    # integers by default: the published GOT-10k / TrackingNet numbers came from OSTrack's integer files,
+    # and report scores these benches that way by default too
+    int_mode = not args.full_precision
+    summary = pack_submission(args.results, args.tracker, args.bench, args.out, int_mode=int_mode,
                               root=args.root, names=_names(args.sequences))
     for warning in summary.warnings:
         print(f"ostrack-eval: warning: {warning}", file=sys.stderr)
     reps = f", {summary.repetitions} repetitions" if summary.repetitions > 1 else ""
     print(f"{summary.out}: {summary.sequences} {summary.bench} sequences{reps}, "
-          f"{'integer' if args.int_mode else 'float'} boxes; {rows_checked(summary.frames)}")
+          f"{'integer' if int_mode else 'float'} boxes; {rows_checked(summary.frames)}")
     return 0
 
 

@@ -28,7 +28,8 @@ def run_plot(args: argparse.Namespace) -> int:
     if bad or not formats:
         raise UserError(f"--formats takes {', '.join(FORMATS)}, got {args.formats!r}")
     evals = evaluate_runs(args.bench, args.tracker, results=args.results, root=args.root, labels=args.labels,
-                          convention=args.convention, skip_missing=args.skip_missing,
+                          convention=args.convention, full_precision=args.full_precision,
+                          skip_missing=args.skip_missing,
                           sequences=parse_sequences(args.sequences))
     written = []
     for be in evals:

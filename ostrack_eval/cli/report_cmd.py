@@ -25,6 +25,9 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
                    help="dataset root (default: $OSTRACK_EVAL_DATA, else ./datasets)")
     p.add_argument("--convention", choices=sorted(CONVENTIONS), default=None,
                    help="metric convention (default: the one each benchmark's published numbers use)")
+    p.add_argument("--full-precision", action="store_true",
+                   help="score the boxes as stored; by default they are first truncated toward zero like the "
+                        "official runner's integer files, which every published number went through")
     p.add_argument("--skip-missing", action="store_true",
                    help="score the sequences every tracker has instead of refusing incomplete results")
     p.add_argument("--sequences", metavar="A,B,…", default=None,
@@ -59,11 +62,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ci-samples", type=int, default=10_000, metavar="N", help="bootstrap resamples (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--per-sequence", action="store_true", help="add a per-sequence table per benchmark")
+    p.add_argument("--paper", action="store_true",
+                   help="add the paper's published rows of --table and the difference (Δ) of each run that is "
+                        "one of the paper's model variants")
     p.set_defaults(func=run_report)
 
 
 def run_report(args: argparse.Namespace) -> int:
     from ostrack_eval.reports.jsonout import report_json
+    from ostrack_eval.reports.paper import PAPER_TABLES, paper_json
     from ostrack_eval.reports.pipeline import evaluate_runs
     from ostrack_eval.reports.render import render
     from ostrack_eval.reports.tables import CIOptions, ReportContext, build_tables
@@ -73,19 +80,24 @@ def run_report(args: argparse.Namespace) -> int:
     needs = {"A5": "itb", "attributes": "lasot"}.get(args.table or "")
     if needs and needs not in args.bench:
         raise UserError(f"--table {args.table} is for --bench {needs}")
+    if args.paper and args.table not in PAPER_TABLES:
+        raise UserError(f"--paper needs --table {'|'.join(PAPER_TABLES)}")
     if args.ci_samples < 100:
         raise UserError(f"--ci-samples must be at least 100, got {args.ci_samples}")
     evals = evaluate_runs(args.bench, args.tracker, results=args.results, root=args.root, labels=args.labels,
-                          convention=args.convention, skip_missing=args.skip_missing,
+                          convention=args.convention, full_precision=args.full_precision,
+                          skip_missing=args.skip_missing,
                           sequences=parse_sequences(args.sequences))
     ctx = ReportContext(evals, CIOptions(args.ci_samples, args.seed) if args.ci else None, args.per_sequence)
     if args.format == "json":
-        text = report_json(ctx, with_macs=args.table in _MACS_TABLES)
+        with_macs = args.table in _MACS_TABLES
+        paper = paper_json(ctx, args.table, with_macs) if args.paper else None
+        text = report_json(ctx, with_macs=with_macs, paper=paper)
         for be in evals:
             for note in be.notes:
                 print(f"ostrack-eval: note: {note}", file=sys.stderr)
     else:
-        tables = build_tables(ctx, args.table or "default")
+        tables = build_tables(ctx, args.table or "default", paper=args.paper)
         text = render(tables, args.format)
         if args.format == "csv":
             for note in tables[0].notes:

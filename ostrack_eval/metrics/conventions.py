@@ -9,7 +9,7 @@ server's code), the ITB toolkit ``pysot_toolkit/toolkit/evaluation/ope_benchmark
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ostrack_eval.errors import UserError
 
@@ -25,6 +25,11 @@ METRIC_LABELS: dict[str, str] = {
 }
 
 
+# how the convention summaries say what happens to the boxes before scoring
+TRUNCATION_NOTE = "boxes truncated toward zero first (the official runner's astype(int), as published)"
+FULL_PRECISION_NOTE = "boxes scored at full precision (--full-precision)"
+
+
 @dataclass(frozen=True)
 class Convention:
     """One reference tool's scoring rules.
@@ -35,6 +40,12 @@ class Convention:
     ``headline`` the one a one-number table (AUC or AO) shows. ``fps_rule`` is how per-frame times become a
     speed: ``"frames_per_second"`` (all timed frames / their total time, as pytracking's runner) or
     ``"mean_inverse"`` (the GOT-10k toolkit's ``mean(1 / t)`` over every time ``t > 0``).
+
+    ``truncate``: predicted boxes go through the official runner's integer step before scoring, as
+    every published number did (OSTrack's and pytracking's ``running.py`` save ``np.array(boxes)
+    .astype(int)`` with ``fmt='%d'``; OSTrack's ``transform_got10k.py`` / ``transform_trackingnet.py``
+    repack those integer files for the servers). Truncation toward zero is idempotent, so integer
+    files score exactly as before; :meth:`full_precision` scores the boxes as stored.
     """
 
     name: str
@@ -44,6 +55,15 @@ class Convention:
     headline: str
     valid_needs_xy: bool = False
     fps_rule: str = "frames_per_second"
+    truncate: bool = False
+
+    def full_precision(self) -> Convention:
+        """The same rules fed the boxes as stored, without the official runner's integer step."""
+        if not self.truncate:
+            return self
+        # a name of its own, so tables and JSON say which boxes were scored
+        return replace(self, name=f"{self.name}+full-precision", truncate=False,
+                       summary=self.summary.replace(TRUNCATION_NOTE, FULL_PRECISION_NOTE))
 
 
 CONVENTIONS: dict[str, Convention] = {
@@ -51,20 +71,23 @@ CONVENTIONS: dict[str, Convention] = {
     for c in (
         Convention("pytracking", "pytracking",
                    "pytracking extract_results: +1-pixel IoU, valid = GT x,y,w,h > 0 (+ target_visible), "
-                   "first frame = GT, 21-point success curve (AUC = mean), P@20 px, P_Norm@0.20",
-                   ("auc", "norm_precision", "precision"), "auc", valid_needs_xy=True),
+                   "first frame = GT, 21-point success curve (AUC = mean), P@20 px, P_Norm@0.20; "
+                   + TRUNCATION_NOTE, ("auc", "norm_precision", "precision"), "auc", valid_needs_xy=True,
+                   truncate=True),
         Convention("ostrack", "pytracking",
                    "OSTrack's copy of pytracking extract_results: as pytracking but valid = GT w,h > 0 "
-                   "(+ target_visible)", ("auc", "norm_precision", "precision"), "auc"),
+                   "(+ target_visible); " + TRUNCATION_NOTE, ("auc", "norm_precision", "precision"), "auc",
+                   truncate=True),
         Convention("got10k", "got10k",
                    "GOT-10k toolkit: continuous IoU of boxes clipped to the image, frame 0 excluded, "
                    "valid = cover > 0, AO/SR over all frames of all sequences and repetitions, "
-                   "FPS = mean(1 / t) over all positive frame times",
-                   ("ao", "sr50", "sr75"), "ao", fps_rule="mean_inverse"),
+                   "FPS = mean(1 / t) over all positive frame times; " + TRUNCATION_NOTE,
+                   ("ao", "sr50", "sr75"), "ao", fps_rule="mean_inverse", truncate=True),
         Convention("trackingnet_server", "trackingnet",
-                   "TrackingNet server (devkit metrics.py): boxes rounded to integers, +1-pixel IoU, "
-                   "centre x+(w+1)/2, 21-point curves integrated with the trapezoid rule",
-                   ("auc", "norm_precision", "precision"), "auc"),
+                   "TrackingNet server (devkit metrics.py as of commit 79783f2, the file last changed in "
+                   "967661d): boxes rounded to integers, +1-pixel IoU, success counts IoU >= t, "
+                   "centre x+(w+1)/2, 21-point curves integrated with the trapezoid rule; " + TRUNCATION_NOTE,
+                   ("auc", "norm_precision", "precision"), "auc", truncate=True),
         Convention("itb", "itb",
                    "ITB toolkit (pysot): continuous IoU, valid = GT w,h > 0, mIoU = mean IoU over valid "
                    "frames per video, then over videos", ("miou", "auc", "norm_precision", "precision"), "miou"),

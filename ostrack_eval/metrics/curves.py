@@ -1,9 +1,10 @@
 """Threshold sets and vectorised threshold counting (success / precision curves).
 
-Comparisons follow the reference tools exactly: success counts ``value > threshold``, precision counts
-``value <= threshold``. NaN never counts (as a Python/NumPy comparison with NaN is false). Counting works
-on many sequences at once: frames carry a sequence index and the result is a ``(S, T)`` count table,
-computed with one ``searchsorted`` and one ``bincount`` (exact float comparisons, no binning error).
+Comparisons follow the reference tools exactly: success counts ``value > threshold`` (the current
+TrackingNet devkit ``value >= threshold``), precision counts ``value <= threshold``. NaN never counts (as a
+Python/NumPy comparison with NaN is false). Counting works on many sequences at once: frames carry a
+sequence index and the result is a ``(S, T)`` count table, computed with one ``searchsorted`` and one
+``bincount`` (exact float comparisons, no binning error).
 """
 
 from __future__ import annotations
@@ -32,18 +33,20 @@ def _check_thresholds(thresholds: np.ndarray) -> np.ndarray:
 
 
 def threshold_counts(values: np.ndarray, thresholds: np.ndarray, above: bool,
-                     segments: np.ndarray | None = None, num_segments: int | None = None) -> np.ndarray:
+                     segments: np.ndarray | None = None, num_segments: int | None = None, *,
+                     inclusive: bool = False) -> np.ndarray:
     """How many ``values`` pass each threshold, per segment.
 
-    ``above=True`` counts ``value > t`` (success curves), ``above=False`` counts ``value <= t``
-    (precision curves). ``segments`` gives each value's sequence index (``0 .. num_segments-1``);
-    without it the result has one row. Returns an int64 array ``(num_segments, len(thresholds))``.
+    ``above=True`` counts ``value > t`` (success curves; ``inclusive=True``: ``value >= t``, the current
+    TrackingNet devkit), ``above=False`` counts ``value <= t`` (precision curves). ``segments`` gives each
+    value's sequence index (``0 .. num_segments-1``); without it the result has one row. Returns an int64 array ``(num_segments, len(thresholds))``.
     """
     t = _check_thresholds(thresholds)
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     # NaN must fail every comparison: send it below all thresholds for ">" and above all for "<="
     v = np.where(np.isnan(v), -np.inf if above else np.inf, v)
-    k = np.searchsorted(t, v, side="left")  # thresholds strictly below each value
+    # thresholds strictly below each value (inclusive: at or below it)
+    k = np.searchsorted(t, v, side="right" if above and inclusive else "left")
     nt = len(t) + 1
     if segments is None:
         seg, ns = np.zeros(len(v), dtype=np.int64), 1
@@ -55,7 +58,8 @@ def threshold_counts(values: np.ndarray, thresholds: np.ndarray, above: bool,
     hist = np.bincount(seg * nt + k, minlength=ns * nt).reshape(ns, nt)
     cum = np.cumsum(hist, axis=1)[:, :-1]  # values with at most j thresholds below them
     if above:
-        return hist.sum(axis=1, keepdims=True) - cum  # value > t_j  <=>  more than j thresholds below
+        # value > t_j (inclusive: >=)  <=>  more than j thresholds below (inclusive: at or below) it
+        return hist.sum(axis=1, keepdims=True) - cum
     return cum  # value <= t_j  <=>  at most j thresholds below
 
 

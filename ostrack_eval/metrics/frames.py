@@ -226,10 +226,25 @@ def got10k_frames(pred: np.ndarray, gt: np.ndarray, *, cover: np.ndarray | None 
     return FrameMeasures(overlap, empty, empty, len(overlap))
 
 
+def official_int_boxes(pred: np.ndarray) -> np.ndarray:
+    """The boxes as the official runner stores them: ``np.array(boxes).astype(int)`` (toward zero).
+
+    ``np.trunc`` equals ``astype(int)`` for every finite box and keeps NaN and inf, which the family's
+    own checks then name (the runner would have written garbage integers for them). Integer boxes come
+    back unchanged, so third-party integer files score exactly as the reference analysis scores them.
+    """
+    return np.trunc(np.asarray(pred, dtype=np.float64))
+
+
 def frame_measures(convention: Convention, pred: np.ndarray | None, gt: np.ndarray, *, tag: str = "",
                    visible: np.ndarray | None = None, cover: np.ndarray | None = None,
                    resolution: tuple[float, float] | None = None) -> FrameMeasures:
-    """Dispatch to the convention's family. ``pred=None`` is only meaningful for the TrackingNet server."""
+    """Dispatch to the convention's family. ``pred=None`` is only meaningful for the TrackingNet server.
+
+    With ``convention.truncate`` the prediction first goes through :func:`official_int_boxes`.
+    """
+    if convention.truncate and pred is not None:
+        pred = official_int_boxes(pred)
     if convention.family == "pytracking":
         return pytracking_frames(pred, gt, tag=tag, visible=visible, valid_needs_xy=convention.valid_needs_xy)
     if convention.family == "trackingnet":

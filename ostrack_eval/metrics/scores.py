@@ -122,9 +122,10 @@ def _concat(measures: list[list[FrameMeasures]]) -> _Frames:
                    np.array([fm.denominator for fm in flat], dtype=np.float64))
 
 
-def _per_pair_curve(f: _Frames, values: np.ndarray, seg: np.ndarray, thresholds: np.ndarray, above: bool) -> np.ndarray:
+def _per_pair_curve(f: _Frames, values: np.ndarray, seg: np.ndarray, thresholds: np.ndarray, above: bool,
+                    inclusive: bool = False) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return threshold_counts(values, thresholds, above, seg, f.pairs) / f.den[:, None]
+        return threshold_counts(values, thresholds, above, seg, f.pairs, inclusive=inclusive) / f.den[:, None]
 
 
 def _sequence_scored(conv: Convention, sequences: tuple[str, ...], f: _Frames, curves: dict[str, np.ndarray],
@@ -148,7 +149,9 @@ def _pytracking(conv: Convention, sequences: tuple[str, ...], f: _Frames) -> Ben
 
 
 def _trackingnet(conv: Convention, sequences: tuple[str, ...], f: _Frames) -> BenchScores:
-    success = _per_pair_curve(f, f.overlap, f.seg, LINSPACE_21, True)
+    # the devkit's metrics.py since 967661d (the server's code) counts IoU >= t: IoU 0 frames pass
+    # t = 0 and perfect (integer) boxes pass t = 1; its first version counted IoU > t
+    success = _per_pair_curve(f, f.overlap, f.seg, LINSPACE_21, True, inclusive=True)
     precision = _per_pair_curve(f, f.centre, f.seg_centre, CENTRE_LINSPACE_21, False)
     norm = _per_pair_curve(f, f.norm_centre, f.seg_centre, NORM_CENTRE_LINSPACE_21, False)
     # the server integrates every curve over the 0..1 axis of the success plot

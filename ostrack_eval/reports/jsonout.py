@@ -74,9 +74,12 @@ def bench_json(ctx: ReportContext, be: BenchEval, with_macs: bool = False) -> di
             "trackers": {t.label: _tracker_json(ctx, be, t, with_macs) for t in be.trackers}, "notes": notes}
 
 
-def report_json(ctx: ReportContext, with_macs: bool = False) -> str:
+def report_json(ctx: ReportContext, with_macs: bool = False, paper: dict | None = None) -> str:
+    """``paper``: the ``"paper"`` object of ``--paper`` (:func:`ostrack_eval.reports.paper.paper_json`)."""
     if len(ctx.evals) == 1:
         data = bench_json(ctx, ctx.evals[0], with_macs)
     else:
         data = {"benches": {be.bench: bench_json(ctx, be, with_macs) for be in ctx.evals}}
+    if paper is not None:
+        data["paper"] = paper
     return json.dumps(_clean(data), indent=2, allow_nan=False) + "\n"

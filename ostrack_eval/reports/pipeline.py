@@ -42,14 +42,17 @@ def select_sequences(listed: list[str], wanted: list[str] | None, bench: str) ->
     return [n for n in listed if n in keep]
 
 
-def _convention(benchmark, name: str | None) -> Convention:
-    """``--convention``, else the adapter's own: the one its benchmark's published numbers used."""
-    return get_convention(name or benchmark.convention)
+def _convention(benchmark, name: str | None, full_precision: bool = False) -> Convention:
+    """``--convention``, else the adapter's own: the one its benchmark's published numbers used;
+    ``full_precision`` drops the official runner's integer truncation (``--full-precision``)."""
+    conv = get_convention(name or benchmark.convention)
+    return conv.full_precision() if full_precision else conv
 
 
 def evaluate_runs(benches: list[str], trackers: list[str], *, results: str | Path = "results",
                   root: str | Path | None = None, labels: list[str] | None = None, convention: str | None = None,
-                  skip_missing: bool = False, sequences: list[str] | None = None) -> list[BenchEval]:
+                  full_precision: bool = False, skip_missing: bool = False,
+                  sequences: list[str] | None = None) -> list[BenchEval]:
     """Load ground truth and results, and score every tracker on every bench (in the given order)."""
     from ostrack_eval.datasets import get_benchmark  # the adapters load lazily: image code is not needed here
 
@@ -58,7 +61,7 @@ def evaluate_runs(benches: list[str], trackers: list[str], *, results: str | Pat
     for bench in benches:
         sources = [resolve_source(results, name, bench) for name in trackers]
         benchmark = get_benchmark(bench, root)
-        conv = _convention(benchmark, convention)
+        conv = _convention(benchmark, convention, full_precision)
         names = select_sequences(benchmark.sequence_names(), sequences, bench)
         loaded: list[TrackerResults] = []
         # a tracker's files are read in a few batched calls: the bar counts trackers

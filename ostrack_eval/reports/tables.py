@@ -431,13 +431,19 @@ TABLES: dict[str, Callable[[ReportContext], list[Table]]] = {
 }
 
 
-def build_tables(ctx: ReportContext, table: str = "default") -> list[Table]:
-    """The requested table, then paired differences (``ci``) and per-sequence tables when asked for."""
+def build_tables(ctx: ReportContext, table: str = "default", paper: bool = False) -> list[Table]:
+    """The requested table, then paired differences (``ci``) and per-sequence tables when asked for;
+    ``paper`` adds the paper's published rows and our differences to them (``report --paper``)."""
     try:
         builder = TABLES[table]
     except KeyError:
         raise UserError(f"unknown table {table!r}; known: {', '.join(k for k in TABLES if k != 'default')}") from None
-    tables = builder(ctx) + difference_tables(ctx)
+    tables = builder(ctx)
+    if paper:
+        from ostrack_eval.reports.paper import with_paper  # builds on this module's Table
+
+        tables = with_paper(tables, ctx, table)
+    tables += difference_tables(ctx)
     if ctx.per_sequence:
         tables += per_sequence_tables(ctx)
     return tables

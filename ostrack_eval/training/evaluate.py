@@ -1,6 +1,6 @@
 """Success AUC of a tracker on the demo benchmark, in process (for checking a trained checkpoint).
 
-The numbers are those ``ostrack-eval run`` + ``report`` give on the ``demo`` bench (OSTrack's convention:
+The numbers are those ``ostrack-eval run`` + ``report --full-precision`` give on the ``demo`` bench (OSTrack's convention:
 pytracking IoU, frames with an empty ground-truth box count as failures, AUC = mean of the 21-point success
 curve, averaged over sequences). The demo sequences are rendered in memory by the same generator that
 writes the benchmark's (lossless PNG) files, so no cache folder is touched.
