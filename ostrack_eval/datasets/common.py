@@ -68,10 +68,11 @@ def read_ground_truth(path: Path) -> np.ndarray:
 
 
 def read_flags(path: Path, count: int) -> np.ndarray:
-    """A 0/1 flag file (LaSOT: one comma-separated line; GOT-10k labels: one value per line) as a bool array."""
+    """A 0/1 flag file (LaSOT: one comma-separated line; GOT-10k labels: one value per line) as a float array."""
     parts = [p for p in _FLAG_SPLIT.split(read_text(path).strip()) if p]
     try:
-        values = np.array([float(p) for p in parts], dtype=np.float64)
+        # numpy converts the strings in C; a flag file holds one value per frame
+        values = np.array(parts, dtype=np.str_).astype(np.float64) if parts else np.zeros(0)
     except ValueError:
         raise UserError(f"{path}: expected numbers separated by commas or new lines") from None
     if len(values) != count:
@@ -188,10 +189,26 @@ class FolderBenchmark:
         return []
 
     def load(self, name: str) -> Sequence:
+        self._require_present(name)
+        return self._load(name)
+
+    def load_annotation(self, name: str) -> Sequence:
+        """What scoring needs (ground truth, visibility, attributes), without listing or checking frames.
+
+        The :class:`Sequence` has ``frames == []``; reading results against it needs no image on disk, as
+        with the reference analysis tools, so annotation-only copies of a benchmark can be scored.
+        """
+        self._require_present(name)
+        return self._annotation(name)
+
+    def _require_present(self, name: str) -> None:
         self._require_listed(name)
         self.validate_root()
         if not self.is_present(name):
             raise UserError(self.missing_hint(name) or self._not_found(name))
+
+    def _annotation(self, name: str) -> Sequence:
+        # adapters that can leave the frames out override this
         return self._load(name)
 
     def _not_found(self, name: str) -> str:

@@ -158,13 +158,18 @@ class Demo(FolderBenchmark):
         return self.root / name
 
     def _load(self, name: str) -> Sequence:
+        seq = self._annotation(name)
+        seq.frames = [frame_path(self.sequence_dir(name), i) for i in range(len(seq.ground_truth))]
+        return seq
+
+    def _annotation(self, name: str) -> Sequence:
         folder = self.sequence_dir(name)
         gt = read_boxes(folder / "groundtruth.txt")
         visible = read_values(folder / "visible.txt")
         if len(visible) != len(gt):
             raise UserError(f"{folder / 'visible.txt'}: {len(visible)} values for {len(gt)} ground-truth rows")
         scenario = TEST_SCENARIOS[name]
-        return Sequence(name=name, frames=[frame_path(folder, i) for i in range(len(gt))], ground_truth=gt,
+        return Sequence(name=name, frames=[], ground_truth=gt,
                         bench=self.name, target_visible=visible > 0, object_class=scenario.shape,
                         language=scenario.description,
                         attributes={"texture": scenario.texture, "size": scenario.size})

@@ -54,21 +54,26 @@ class LaSOT(FolderBenchmark):
     def sequence_dir(self, name: str) -> Path:
         return self.root / self._rows[name]["class"] / name
 
-    def _load(self, name: str) -> Sequence:
+    def _annotation(self, name: str) -> Sequence:
         folder = self.sequence_dir(name)
         gt = read_ground_truth(folder / "groundtruth.txt")
         n = len(gt)
         occluded = read_flags(folder / "full_occlusion.txt", n)
         out_of_view = read_flags(folder / "out_of_view.txt", n)
-        frames = [folder / "img" / f"{i:08d}.jpg" for i in range(1, n + 1)]
-        require_frames(frames, f"{self.name} {name}")
         return Sequence(
-            name=name, frames=frames, ground_truth=gt, bench=self.name,
+            name=name, frames=[], ground_truth=gt, bench=self.name,
             target_visible=(occluded == 0) & (out_of_view == 0),
             object_class=self._rows[name]["class"],
             language=read_first_line(folder / "nlp.txt"),
             attributes=self._attributes(name),
         )
+
+    def _load(self, name: str) -> Sequence:
+        seq = self._annotation(name)
+        folder = self.sequence_dir(name)
+        seq.frames = [folder / "img" / f"{i:08d}.jpg" for i in range(1, len(seq.ground_truth) + 1)]
+        require_frames(seq.frames, f"{self.name} {name}")
+        return seq
 
     def _attributes(self, name: str) -> dict[str, object]:
         if not self.has_attributes:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.run.store import sequence_files
-from ostrack_eval.utils.boxio import parse_boxes
+from ostrack_eval.utils.boxio import guess_delimiter, parse_boxes_fast
 
 # extra result-file prefixes per bench, besides "<bench>_"
 _PREFIXES: dict[str, tuple[str, ...]] = {
@@ -58,21 +58,7 @@ def read_table(path: Path, ncols: int | None = 4) -> np.ndarray:
         raise UserError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read ({exc})") from None
-    delimiter = _delimiter(text[:256].encode())
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # an empty file warns; it is reported below as 0 rows
-            arr = np.loadtxt(io.StringIO(text), delimiter=delimiter, ndmin=2, dtype=np.float64)
-        if arr.size and (ncols is None or arr.shape[1] == ncols):
-            return arr
-    except ValueError:
-        pass
-    return parse_boxes(text, source=str(path), ncols=ncols)
-
-
-def _delimiter(head: bytes) -> str | None:
-    """The delimiter :func:`read_table` assumes from a file's first 256 characters (``None``: whitespace)."""
-    return "," if b"," in head else ("\t" if b"\t" in head else None)
+    return parse_boxes_fast(text, source=str(path), ncols=ncols)
 
 
 def _batch_key(data: bytes, ncols: int | None) -> tuple[str | None, int, int] | None:
@@ -83,7 +69,7 @@ def _batch_key(data: bytes, ncols: int | None) -> tuple[str | None, int, int] | 
     """
     if not data.strip() or data.translate(None, _BATCH_BYTES):
         return None
-    delimiter = _delimiter(data[:256])
+    delimiter = guess_delimiter(data[:256])
     end = data.find(b"\n")
     first = data[:end if end >= 0 else len(data)]
     width = len(first.split()) if delimiter is None else first.count(delimiter.encode()) + 1
