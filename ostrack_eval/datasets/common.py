@@ -69,15 +69,33 @@ def read_ground_truth(path: Path) -> np.ndarray:
 
 def read_flags(path: Path, count: int) -> np.ndarray:
     """A 0/1 flag file (LaSOT: one comma-separated line; GOT-10k labels: one value per line) as a float array."""
-    parts = [p for p in _FLAG_SPLIT.split(read_text(path).strip()) if p]
-    try:
-        # numpy converts the strings in C; a flag file holds one value per frame
-        values = np.array(parts, dtype=np.str_).astype(np.float64) if parts else np.zeros(0)
-    except ValueError:
-        raise UserError(f"{path}: expected numbers separated by commas or new lines") from None
+    text = read_text(path).strip()
+    values = _binary_flags(text)
+    if values is None:
+        parts = [p for p in _FLAG_SPLIT.split(text) if p]
+        try:
+            values = np.array([float(p) for p in parts], dtype=np.float64)
+        except ValueError:
+            raise UserError(f"{path}: expected numbers separated by commas or new lines") from None
     if len(values) != count:
         raise UserError(f"{path}: has {len(values)} values but groundtruth.txt has {count} rows")
     return values
+
+
+_DIGIT_0, _DIGIT_1 = ord("0"), ord("1")
+_FLAG_SEPARATORS = np.frombuffer(b", \t\r\n", dtype=np.uint8)
+
+
+def _binary_flags(text: str) -> np.ndarray | None:
+    """The values of a file of single-character ``0``/``1`` tokens and separators, read without a Python
+    loop (LaSOT's flag files are one line of thousands); ``None`` for anything else."""
+    if not text.isascii():
+        return None
+    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    digit = (raw == _DIGIT_0) | (raw == _DIGIT_1)
+    if not (digit | np.isin(raw, _FLAG_SEPARATORS)).all() or (digit[1:] & digit[:-1]).any():
+        return None
+    return (raw[digit] - _DIGIT_0).astype(np.float64)
 
 
 def read_first_line(path: Path) -> str | None:
