@@ -259,7 +259,8 @@ def test_absolute_and_relative_tracker_paths_resolve_alike(tmp_path, monkeypatch
         assert tuple(p and p.absolute() for p in resolve_source(results, rel, "nfs")) == want
     by_abs = evaluate_runs(["nfs"], [str(flat)], results=results)[0]
     by_rel = evaluate_runs(["nfs"], ["imported/dimp"], results=results)[0]
-    assert by_abs.trackers[0].label == by_rel.trackers[0].label == "dimp"
+    # another tool's folder is labelled by its last two folders (pytracking: tracker/param)
+    assert by_abs.trackers[0].label == by_rel.trackers[0].label == "imported/dimp"
     assert by_abs.trackers[0].value("auc") == by_rel.trackers[0].value("auc") == pytest.approx(100 * 20 / 21)
 
 
@@ -294,7 +295,7 @@ def test_incomplete_results_get_one_refusal_message_wherever_they_are_found(tmp_
     with pytest.raises(UserError) as piped:  # refused before any ground truth is loaded
         evaluate_runs(["nfs"], list(runs), results=tmp_path)
     assert str(piped.value) == str(direct.value)
-    assert "--skip-missing to score the 1 nfs sequences every tracker has" in str(direct.value)
+    assert "--skip-missing to score the 1 nfs sequence every tracker has" in str(direct.value)
 
 
 def test_evaluation_leaves_the_loaded_results_untouched(tmp_path):
@@ -420,7 +421,7 @@ def test_table3_relative_change_and_macs(three, monkeypatch):
     be.trackers[1].results.run_record = {"tracker": {"tracker": "ostrack256"}}
     table = build_tables(ReportContext([be]), "3")[0]
     text = render([table], "md")
-    assert "| 29.0 |" in text and "**21.5**" in text  # lower MACs is better
+    assert "| 29.0 |" in text and "| 21.5 |" in text and "**21.5**" not in text  # MACs are not ranked
     assert "| – |" in text  # bad has no run.json
     delta = next(r for r in table.rows if r.label.startswith("Δ mid"))
     assert delta.cells[1].text == f"{(21.5 - 29.0) / 29.0 * 100:+.1f}%"
@@ -607,19 +608,20 @@ def test_report_and_plot_commands_on_the_demo_benchmark(demo_results, tmp_path, 
     assert main(["report", *common, "--format", "json", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["convention"] == Demo.convention and data["sequences_scored"] == 8
-    assert list(data["trackers"]) == ["shifted", "identity"]
+    # a folder of another tool's results is labelled by its last two folders
+    assert list(data["trackers"]) == ["shifted", "imported/identity"]
     # the identity baseline scored outside the report pipeline, on the adapter's convention
     conv = CONVENTIONS[Demo.convention]
     init = {n: np.round(g[0]) for n, g in demo_results["gt"].items()}
-    names = list(data["trackers"]["identity"]["sequences"])
+    names = list(data["trackers"]["imported/identity"]["sequences"])
     measures = [[frame_measures(conv, np.tile(init[n], (len(demo_results["gt"][n]), 1)), demo_results["gt"][n],
                                 tag="demo")] for n in names]
     expected = score_sequences(conv, names, measures)
     for m in ("auc", "precision", "norm_precision"):
-        assert data["trackers"]["identity"][m] == pytest.approx(expected.score(m), abs=1e-9)
-    assert data["trackers"]["identity"]["fps"] is None  # no time files
+        assert data["trackers"]["imported/identity"][m] == pytest.approx(expected.score(m), abs=1e-9)
+    assert data["trackers"]["imported/identity"]["fps"] is None  # no time files
     assert data["trackers"]["shifted"]["fps"] == pytest.approx(50.0)
-    assert data["trackers"]["shifted"]["auc"] > data["trackers"]["identity"]["auc"]
+    assert data["trackers"]["shifted"]["auc"] > data["trackers"]["imported/identity"]["auc"]
     capsys.readouterr()
 
     assert main(["report", *common, "--table", "1", "--format", "latex"]) == 0

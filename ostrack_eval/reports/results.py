@@ -29,6 +29,7 @@ import numpy as np
 from ostrack_eval.errors import UserError
 from ostrack_eval.run.store import sequence_files
 from ostrack_eval.utils.boxio import guess_delimiter, parse_boxes_fast
+from ostrack_eval.utils.text import plural
 
 # extra result-file prefixes per bench, besides "<bench>_"
 _PREFIXES: dict[str, tuple[str, ...]] = {
@@ -183,7 +184,7 @@ class Completeness:
             seq, (rows, frames) = next(iter(self.wrong_rows.items()))
             parts.append(f"{len(self.wrong_rows)} with a row count that differs from the frames "
                          f"({seq}: {rows} rows for {frames} frames)")
-        return f"{self.source}: " + ("; ".join(parts) if parts else f"all {self.expected} sequences present")
+        return f"{self.source}: " + ("; ".join(parts) if parts else f"all {plural(self.expected, 'sequence')} present")
 
 
 def _names(names: list[str], limit: int = 3) -> str:
