@@ -219,6 +219,11 @@ class FolderBenchmark:
         self._require_present(name)
         return self._annotation(name)
 
+    def frame_path(self, name: str, index: int) -> Path | None:
+        """The image of 0-based frame ``index`` of a sequence (``None`` past its end), for showing one frame."""
+        frames = self.load(name).frames
+        return frames[index] if 0 <= index < len(frames) else None
+
     def _require_present(self, name: str) -> None:
         self._require_listed(name)
         self.validate_root()

@@ -75,6 +75,14 @@ class LaSOT(FolderBenchmark):
         require_frames(seq.frames, f"{self.name} {name}")
         return seq
 
+    def frame_path(self, name: str, index: int) -> Path | None:
+        # frames follow a naming rule: no need to build the whole list for one of them
+        self._require_present(name)
+        expected = self.expected_length(name)
+        if index < 0 or (expected is not None and index >= expected):
+            return None
+        return self.sequence_dir(name) / "img" / f"{index + 1:08d}.jpg"
+
     def _attributes(self, name: str) -> dict[str, object]:
         if not self.has_attributes:
             return {}
