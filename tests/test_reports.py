@@ -13,7 +13,7 @@ import pytest
 
 import ostrack_eval.datasets as datasets
 import ostrack_eval.metrics as metrics
-import ostrack_eval.reports.results as results_mod
+import ostrack_eval.utils.numtable as results_mod  # the batched reader behind load_tracker_results
 from ostrack_eval.cli.main import main
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.errors import UserError

@@ -219,6 +219,10 @@ class FolderBenchmark:
         self._require_present(name)
         return self._annotation(name)
 
+    def load_annotations(self, names: list[str]) -> list[Sequence]:
+        """:meth:`load_annotation` of each name (adapters may read the files in one batch)."""
+        return [self.load_annotation(n) for n in names]
+
     def frame_path(self, name: str, index: int) -> Path | None:
         """The image of 0-based frame ``index`` of a sequence (``None`` past its end), for showing one frame."""
         frames = self.load(name).frames

@@ -104,8 +104,10 @@ def _score(bench: str, benchmark, conv: Convention, names: list[str], loaded: li
     lacking = incomplete(bench, conv, [t.completeness for t in loaded], len(names), skip_missing)
     names_to_load = [n for n in names if n not in lacking]
     # scoring needs no frames: adapters that can leave them out skip listing and checking images
-    load = getattr(benchmark, "load_annotation", benchmark.load)
-    seqs = [load(n) for n in _progress(f"{bench} ground truth")(names_to_load)]
+    if hasattr(benchmark, "load_annotations"):
+        seqs = benchmark.load_annotations(names_to_load)
+    else:
+        seqs = [benchmark.load(n) for n in _progress(f"{bench} ground truth")(names_to_load)]
     frames = {s.name: len(s.ground_truth) for s in seqs}
     for tr in loaded:
         check_rows(tr, frames)
