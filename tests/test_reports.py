@@ -634,3 +634,72 @@ def test_report_and_plot_commands_on_the_demo_benchmark(demo_results, tmp_path, 
     assert written == sorted(f"demo_{c}.{e}" for c in ("success", "precision", "norm_precision")
                              for e in ("png", "pdf"))
     assert str(plots / "demo_success.png") in capsys.readouterr().out
+
+
+# ---- table fixes (issue 20) --------------------------------------------------------------------------------
+
+def _one_column(values: list[float], better: str | None = "higher"):
+    from ostrack_eval.reports.tables import Cell, Column, Row, Table
+
+    return Table("t", [Column("AUC", better=better, key="auc")], [Row(f"r{i}", [Cell(v)]) for i, v in enumerate(values)])
+
+
+def test_best_and_second_are_decided_on_unrounded_values():
+    table = _one_column([85.21, 85.24, 85.0])
+    assert marks(table) == {(1, 0): "best", (0, 0): "second"}  # 85.0 is third, not "second" after rounding
+    md = render([table], "md")
+    assert "| r1 | **85.2** |" in md and "| r0 | _85.2_ |" in md and "| r2 | 85.0 |" in md
+    assert "| r1 | **85.24** |" in render([table], "md", digits=2)
+
+
+def test_exact_ties_share_best_and_leave_no_second():
+    assert marks(_one_column([70.5, 70.5, 60.0])) == {(0, 0): "best", (1, 0): "best"}
+    assert marks(_one_column([70.5, 70.0, 70.0])) == {(0, 0): "best", (1, 0): "second", (2, 0): "second"}
+
+
+def test_speed_and_cost_columns_are_not_ranked(three):
+    from ostrack_eval.reports.tables import FPS_COLUMN, MACS_COLUMN
+
+    assert FPS_COLUMN.better is None and MACS_COLUMN.better is None
+    table = build_tables(ReportContext([three["nfs"]]))[0]
+    fps = [j for j, c in enumerate(table.columns) if c.label == "FPS"]
+    assert fps and all(table.columns[j].better is None for j in fps)
+    assert not any(j in fps for _, j in marks(table))
+
+
+def test_default_table_adds_op50_op75_for_the_pytracking_family(three):
+    be = three["nfs"]
+    default = build_tables(ReportContext([be]))[0]
+    assert [c.label for c in default.columns] == ["AUC", "P_Norm", "P", "OP50", "OP75", "FPS"]
+    assert [c.label for c in build_tables(ReportContext([be]), "1")[0].columns] == ["AUC", "P_Norm", "P"]
+    good = be.trackers[0]
+    curve = good.scores.curves["success"]
+    assert good.value("op50") == pytest.approx(curve.value()[10])  # the success curve at overlap 0.50
+    assert good.value("op75") == pytest.approx(curve.value()[15])
+    data = json.loads(report_json(ReportContext([be])))
+    assert data["trackers"]["good"]["op50"] == pytest.approx(good.value("op50"))
+    assert "op50" not in three["itb"].extra_metrics + three["itb"].metrics  # the ITB toolkit has no OP50
+
+
+def test_default_labels_of_result_folders_are_unique():
+    from ostrack_eval.reports.pipeline import tracker_labels
+
+    pytracking = ["/r/tracking_results/ostrack/default", "/r/tracking_results/dimp/default"]
+    assert tracker_labels(pytracking, None) == ["ostrack/default", "dimp/default"]
+    clash = ["/a/run1/ostrack/default", "/b/run2/ostrack/default", "mine"]
+    assert tracker_labels(clash, None) == ["run1/ostrack/default", "run2/ostrack/default", "mine"]
+    assert tracker_labels(["results/ostrack256", "x"], None, [True, False]) == ["ostrack256", "x"]
+    with pytest.raises(UserError, match="appears twice"):
+        tracker_labels(["a", "b"], ["same", "same"])
+
+
+def test_notes_use_the_singular_for_one_sequence(tmp_path):
+    seqs = [gt_seq("nfs_s0", 6)]
+    be = _evaluate(tmp_path, {"t": {"nfs_s0": shifted(6, 1)}}, seqs)
+    notes = build_tables(ReportContext([be]))[0].notes
+    assert any(n.startswith("NFS: 1 sequence, convention") for n in notes)
+
+
+def test_itb_subset_says_scenarios_are_means(three):
+    notes = build_tables(ReportContext([three["itb"]]), "A5")[0].notes
+    assert any("sum x 5" in n and "animal 2" in n and "uav 1" in n for n in notes)
