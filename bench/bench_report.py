@@ -78,12 +78,20 @@ def write_results(results: Path, truth: dict[str, np.ndarray], trackers: int, rn
     return names
 
 
-def timed_report(pythonpath: Path, args: list[str]) -> tuple[float, str]:
-    """CPU seconds (user + system) of one ``report`` child process, and its stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def timed_report(pythonpath: Path, args: list[str], cwd: Path) -> tuple[float, str]:
+    """CPU seconds (user + system) of one ``report`` child process, and its stdout.
+
+    ``cwd`` must not hold an ``ostrack_eval/``: ``python -m`` puts the working directory ahead of
+    ``PYTHONPATH``, which would import that package instead of the one being timed.
+    """
     env = dict(os.environ, PYTHONPATH=str(pythonpath))
+    code = "import sys, ostrack_eval; print(ostrack_eval.__file__, file=sys.stderr)"
+    where = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True).stderr
+    if not Path(where.strip()).resolve().is_relative_to(pythonpath.resolve()):
+        raise SystemExit(f"would time {where.strip()}, not the package under {pythonpath}")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-m", "ostrack_eval", "report", *args], env=env, capture_output=True,
-                          text=True)
+                          text=True, cwd=cwd)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"report failed ({pythonpath}):\n{proc.stderr}")
@@ -135,7 +143,7 @@ def main() -> None:
     best: dict[str, float] = {}
     for rep in range(args.repeats):
         for label, path in versions:  # interleaved, so drift in the machine's speed hits both alike
-            cpu, _ = timed_report(path, report_args)
+            cpu, _ = timed_report(path, report_args, work)
             best[label] = min(best.get(label, float("inf")), cpu)
             print(f"  run {rep + 1}: {label}: {cpu:.2f} s CPU", flush=True)
 
@@ -146,9 +154,12 @@ def main() -> None:
         label = versions[1][0]
         print(f"  {label:22s}{best[label]:6.2f} s   -> ours is {best[label] / best['ours']:.1f}x faster "
               f"(measured here, same files)")
-        same = scores(timed_report(REPO, report_args + ["--format", "json"])[1]) == \
-            scores(timed_report(versions[1][1], report_args + ["--format", "json"])[1])
+        same = scores(timed_report(REPO, report_args + ["--format", "json"], work)[1]) == \
+            scores(timed_report(versions[1][1], report_args + ["--format", "json"], work)[1])
         print(f"  scores identical between the two (every tracker, every sequence): {'yes' if same else 'NO'}")
+        projected = best[label] * QUOTED_PYTRACKING_S / QUOTED_OLD_REPORT_S
+        print(f"  pytracking, PROJECTED   {projected:6.1f} s   -> {projected / best['ours']:.1f}x (the quoted "
+              f"pytracking / old-report ratio, {QUOTED_PYTRACKING_S / QUOTED_OLD_REPORT_S:.1f}, times {label} here)")
     print(f"  pytracking print_results{QUOTED_PYTRACKING_S:6.1f} s   -> {QUOTED_PYTRACKING_S / best['ours']:.1f}x "
           f"(QUOTED from issue #20, real LaSOT, another machine; not run here)")
     print(f"  report before #20      {QUOTED_OLD_REPORT_S:6.1f} s   (QUOTED from issue #20, same machine as the "
