@@ -111,7 +111,7 @@ def _fmt(value: float | None, digits: int) -> str:
 
 def table_view(table: Table, digits: int) -> dict:
     """A table as plain data for the template: header, and per row the shown text, mark and sort value."""
-    from ostrack_eval.reports.render import _ci, _fmt as fmt_cell, marks, with_digits
+    from ostrack_eval.reports.render import _ci, _fmt as fmt_cell, _groups, marks, with_digits
 
     (table,) = with_digits([table], digits)
     m = marks(table)
@@ -121,9 +121,10 @@ def table_view(table: Table, digits: int) -> dict:
         for j, (cell, col) in enumerate(zip(row.cells, table.columns)):
             cells.append({"text": fmt_cell(cell, col), "ci": _ci(cell, col), "mark": m.get((i, j), "")})
         rows.append({"label": row.label, "cells": cells, "ranked": row.ranked})
-    return {"title": table.title, "row_header": table.row_header, "notes": table.notes,
-            "columns": [{"label": c.label, "group": c.group or "", "ranked": c.better is not None}
-                        for c in table.columns], "rows": rows}
+    spans = _groups(table.columns)
+    groups = [{"label": g or "", "span": b - a + 1} for g, a, b in spans] if any(g for g, _, _ in spans) else []
+    return {"title": table.title, "row_header": table.row_header, "notes": table.notes, "groups": groups,
+            "columns": [{"label": c.label, "ranked": c.better is not None} for c in table.columns], "rows": rows}
 
 
 # ---- sections ------------------------------------------------------------------------------------------
