@@ -20,7 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar, Iterable
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -58,6 +57,8 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def _encode_png(path: Path, rgb: np.ndarray) -> None:
+    import cv2  # only rendering needs OpenCV; every package import of the adapters would pay ~0.1 s for it
+
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]),
                            [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
     if not ok:
