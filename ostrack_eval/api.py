@@ -246,8 +246,8 @@ class Evaluation:
         width = 0.8 / len(table.index)
         x = np.arange(len(table.columns))
         for k, (label, row) in enumerate(table.iterrows()):
-            ax.bar(x + (k - (len(table.index) - 1) / 2) * width, row.to_numpy(), width, label=str(label).replace("$", r"\$"),
-                   color=f"C{k % 10}")
+            offset = (k - (len(table.index) - 1) / 2) * width
+            ax.bar(x + offset, row.to_numpy(), width, label=str(label).replace("$", r"\$"), color=f"C{k % 10}")
         ax.set_xticks(x, list(table.columns))
         ax.set(ylabel=f"{METRIC_LABELS[self.headline]} [%]", ylim=(0, 100))
         ax.legend(fontsize=8, ncols=min(len(table.index), 3))

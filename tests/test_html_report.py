@@ -139,12 +139,13 @@ def test_page_in_chromium(page, browser, tmp_path):
     before = _rows(browser, table)
     header = browser.find_elements(By.CSS_SELECTOR, f"#{table} thead th")[3 + TRACKERS.index("drifter")]
     header.click()
-    values = browser.execute_script(f"return Array.from(document.querySelectorAll('#{table} tbody tr'))"
-                                    f".map(r => parseFloat(r.cells[{3 + TRACKERS.index('drifter')}].dataset.sort));")
+    column = 3 + TRACKERS.index("drifter")
+    script = (f"return Array.from(document.querySelectorAll('#{table} tbody tr'))"
+              f".map(r => parseFloat(r.cells[{column}].dataset.sort));")
+    values = browser.execute_script(script)
     assert values == sorted(values) and _rows(browser, table) != before
     header.click()
-    values_desc = browser.execute_script(f"return Array.from(document.querySelectorAll('#{table} tbody tr'))"
-                                         f".map(r => parseFloat(r.cells[{3 + TRACKERS.index('drifter')}].dataset.sort));")
+    values_desc = browser.execute_script(script)
     assert values_desc == sorted(values, reverse=True)
 
     # filtering: a sequence name leaves its row only; clearing brings all back

@@ -641,7 +641,8 @@ def test_report_and_plot_commands_on_the_demo_benchmark(demo_results, tmp_path, 
 def _one_column(values: list[float], better: str | None = "higher"):
     from ostrack_eval.reports.tables import Cell, Column, Row, Table
 
-    return Table("t", [Column("AUC", better=better, key="auc")], [Row(f"r{i}", [Cell(v)]) for i, v in enumerate(values)])
+    rows = [Row(f"r{i}", [Cell(v)]) for i, v in enumerate(values)]
+    return Table("t", [Column("AUC", better=better, key="auc")], rows)
 
 
 def test_best_and_second_are_decided_on_unrounded_values():

@@ -1,8 +1,9 @@
 """Tables -> Markdown, LaTeX (booktabs) or CSV text.
 
 Best value per ranked column in bold, second best underlined in LaTeX (italic in Markdown, which has no
-underline), decided on the unrounded values; exact ties share the mark. Markdown and LaTeX round to each column's digits; CSV keeps full
-precision and puts bootstrap intervals in ``<key>_ci_low`` / ``<key>_ci_high`` columns.
+underline), decided on the unrounded values; exact ties share the mark. Markdown and LaTeX round to each
+column's digits (or ``digits``); CSV keeps full precision and puts bootstrap intervals in ``<key>_ci_low`` /
+``<key>_ci_high`` columns.
 """
 
 from __future__ import annotations
