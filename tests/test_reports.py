@@ -13,7 +13,7 @@ import pytest
 
 import ostrack_eval.datasets as datasets
 import ostrack_eval.metrics as metrics
-import ostrack_eval.reports.results as results_mod
+import ostrack_eval.utils.numtable as results_mod  # the batched reader behind load_tracker_results
 from ostrack_eval.cli.main import main
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.errors import UserError
@@ -259,7 +259,8 @@ def test_absolute_and_relative_tracker_paths_resolve_alike(tmp_path, monkeypatch
         assert tuple(p and p.absolute() for p in resolve_source(results, rel, "nfs")) == want
     by_abs = evaluate_runs(["nfs"], [str(flat)], results=results)[0]
     by_rel = evaluate_runs(["nfs"], ["imported/dimp"], results=results)[0]
-    assert by_abs.trackers[0].label == by_rel.trackers[0].label == "dimp"
+    # another tool's folder is labelled by its last two folders (pytracking: tracker/param)
+    assert by_abs.trackers[0].label == by_rel.trackers[0].label == "imported/dimp"
     assert by_abs.trackers[0].value("auc") == by_rel.trackers[0].value("auc") == pytest.approx(100 * 20 / 21)
 
 
@@ -294,7 +295,7 @@ def test_incomplete_results_get_one_refusal_message_wherever_they_are_found(tmp_
     with pytest.raises(UserError) as piped:  # refused before any ground truth is loaded
         evaluate_runs(["nfs"], list(runs), results=tmp_path)
     assert str(piped.value) == str(direct.value)
-    assert "--skip-missing to score the 1 nfs sequences every tracker has" in str(direct.value)
+    assert "--skip-missing to score the 1 nfs sequence every tracker has" in str(direct.value)
 
 
 def test_evaluation_leaves_the_loaded_results_untouched(tmp_path):
@@ -422,7 +423,7 @@ def test_table3_relative_change_and_macs(three, monkeypatch):
     be.trackers[1].results.run_record = {"tracker": {"tracker": "ostrack256"}}
     table = build_tables(ReportContext([be]), "3")[0]
     text = render([table], "md")
-    assert "| 29.0 |" in text and "**21.5**" in text  # lower MACs is better
+    assert "| 29.0 |" in text and "| 21.5 |" in text and "**21.5**" not in text  # MACs are not ranked
     assert "| – |" in text  # bad has no run.json
     delta = next(r for r in table.rows if r.label.startswith("Δ mid"))
     assert delta.cells[1].text == f"{(21.5 - 29.0) / 29.0 * 100:+.1f}%"
@@ -609,19 +610,20 @@ def test_report_and_plot_commands_on_the_demo_benchmark(demo_results, tmp_path, 
     assert main(["report", *common, "--format", "json", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["convention"] == Demo.convention and data["sequences_scored"] == 8
-    assert list(data["trackers"]) == ["shifted", "identity"]
+    # a folder of another tool's results is labelled by its last two folders
+    assert list(data["trackers"]) == ["shifted", "imported/identity"]
     # the identity baseline scored outside the report pipeline, on the adapter's convention
     conv = CONVENTIONS[Demo.convention]
     init = {n: np.round(g[0]) for n, g in demo_results["gt"].items()}
-    names = list(data["trackers"]["identity"]["sequences"])
+    names = list(data["trackers"]["imported/identity"]["sequences"])
     measures = [[frame_measures(conv, np.tile(init[n], (len(demo_results["gt"][n]), 1)), demo_results["gt"][n],
                                 tag="demo")] for n in names]
     expected = score_sequences(conv, names, measures)
     for m in ("auc", "precision", "norm_precision"):
-        assert data["trackers"]["identity"][m] == pytest.approx(expected.score(m), abs=1e-9)
-    assert data["trackers"]["identity"]["fps"] is None  # no time files
+        assert data["trackers"]["imported/identity"][m] == pytest.approx(expected.score(m), abs=1e-9)
+    assert data["trackers"]["imported/identity"]["fps"] is None  # no time files
     assert data["trackers"]["shifted"]["fps"] == pytest.approx(50.0)
-    assert data["trackers"]["shifted"]["auc"] > data["trackers"]["identity"]["auc"]
+    assert data["trackers"]["shifted"]["auc"] > data["trackers"]["imported/identity"]["auc"]
     capsys.readouterr()
 
     assert main(["report", *common, "--table", "1", "--format", "latex"]) == 0
@@ -634,3 +636,73 @@ def test_report_and_plot_commands_on_the_demo_benchmark(demo_results, tmp_path, 
     assert written == sorted(f"demo_{c}.{e}" for c in ("success", "precision", "norm_precision")
                              for e in ("png", "pdf"))
     assert str(plots / "demo_success.png") in capsys.readouterr().out
+
+
+# ---- table fixes (issue 20) --------------------------------------------------------------------------------
+
+def _one_column(values: list[float], better: str | None = "higher"):
+    from ostrack_eval.reports.tables import Cell, Column, Row, Table
+
+    rows = [Row(f"r{i}", [Cell(v)]) for i, v in enumerate(values)]
+    return Table("t", [Column("AUC", better=better, key="auc")], rows)
+
+
+def test_best_and_second_are_decided_on_unrounded_values():
+    table = _one_column([85.21, 85.24, 85.0])
+    assert marks(table) == {(1, 0): "best", (0, 0): "second"}  # 85.0 is third, not "second" after rounding
+    md = render([table], "md")
+    assert "| r1 | **85.2** |" in md and "| r0 | _85.2_ |" in md and "| r2 | 85.0 |" in md
+    assert "| r1 | **85.24** |" in render([table], "md", digits=2)
+
+
+def test_exact_ties_share_best_and_leave_no_second():
+    assert marks(_one_column([70.5, 70.5, 60.0])) == {(0, 0): "best", (1, 0): "best"}
+    assert marks(_one_column([70.5, 70.0, 70.0])) == {(0, 0): "best", (1, 0): "second", (2, 0): "second"}
+
+
+def test_speed_and_cost_columns_are_not_ranked(three):
+    from ostrack_eval.reports.tables import FPS_COLUMN, MACS_COLUMN
+
+    assert FPS_COLUMN.better is None and MACS_COLUMN.better is None
+    table = build_tables(ReportContext([three["nfs"]]))[0]
+    fps = [j for j, c in enumerate(table.columns) if c.label == "FPS"]
+    assert fps and all(table.columns[j].better is None for j in fps)
+    assert not any(j in fps for _, j in marks(table))
+
+
+def test_default_table_adds_op50_op75_for_the_pytracking_family(three):
+    be = three["nfs"]
+    default = build_tables(ReportContext([be]))[0]
+    assert [c.label for c in default.columns] == ["AUC", "P_Norm", "P", "OP50", "OP75", "FPS"]
+    assert [c.label for c in build_tables(ReportContext([be]), "1")[0].columns] == ["AUC", "P_Norm", "P"]
+    good = be.trackers[0]
+    curve = good.scores.curves["success"]
+    assert good.value("op50") == pytest.approx(curve.value()[10])  # the success curve at overlap 0.50
+    assert good.value("op75") == pytest.approx(curve.value()[15])
+    data = json.loads(report_json(ReportContext([be])))
+    assert data["trackers"]["good"]["op50"] == pytest.approx(good.value("op50"))
+    assert "op50" not in three["itb"].extra_metrics + three["itb"].metrics  # the ITB toolkit has no OP50
+
+
+def test_default_labels_of_result_folders_are_unique():
+    from ostrack_eval.reports.pipeline import tracker_labels
+
+    pytracking = ["/r/tracking_results/ostrack/default", "/r/tracking_results/dimp/default"]
+    assert tracker_labels(pytracking, None) == ["ostrack/default", "dimp/default"]
+    clash = ["/a/run1/ostrack/default", "/b/run2/ostrack/default", "mine"]
+    assert tracker_labels(clash, None) == ["run1/ostrack/default", "run2/ostrack/default", "mine"]
+    assert tracker_labels(["results/ostrack256", "x"], None, [True, False]) == ["ostrack256", "x"]
+    with pytest.raises(UserError, match="appears twice"):
+        tracker_labels(["a", "b"], ["same", "same"])
+
+
+def test_notes_use_the_singular_for_one_sequence(tmp_path):
+    seqs = [gt_seq("nfs_s0", 6)]
+    be = _evaluate(tmp_path, {"t": {"nfs_s0": shifted(6, 1)}}, seqs)
+    notes = build_tables(ReportContext([be]))[0].notes
+    assert any(n.startswith("NFS: 1 sequence, convention") for n in notes)
+
+
+def test_itb_subset_says_scenarios_are_means(three):
+    notes = build_tables(ReportContext([three["itb"]]), "A5")[0].notes
+    assert any("sum x 5" in n and "animal 2" in n and "uav 1" in n for n in notes)

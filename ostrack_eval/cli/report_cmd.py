@@ -54,8 +54,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--table", choices=TABLE_CHOICES, default=None,
                    help="paper table (1-6, A4, A5) or 'attributes' (LaSOT per-attribute AUC); "
                         "default: every metric of each benchmark plus FPS")
-    p.add_argument("--format", choices=("md", "latex", "csv", "json"), default="md", help="output format")
+    p.add_argument("--format", choices=("md", "latex", "csv", "json", "html"), default="md",
+                   help="output format; html: one self-contained page (tables, plots, per-sequence view) "
+                        "that needs --out")
     p.add_argument("--out", metavar="FILE", default=None, help="write here (atomically) instead of stdout")
+    p.add_argument("--digits", type=int, choices=(1, 2, 3), default=None,
+                   help="decimals of the Markdown, LaTeX and HTML tables (default 1, as the paper; pytracking "
+                        "prints 2)")
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                   help="html: the two trackers whose gap the page breaks down (default: the first two)")
     p.add_argument("--ci", action="store_true",
                    help="95%% paired-bootstrap intervals over sequences, for scores and differences to the "
                         "first tracker")
@@ -89,6 +96,8 @@ def run_report(args: argparse.Namespace) -> int:
                           skip_missing=args.skip_missing,
                           sequences=parse_sequences(args.sequences))
     ctx = ReportContext(evals, CIOptions(args.ci_samples, args.seed) if args.ci else None, args.per_sequence)
+    if args.format == "html":
+        return _write_html(args, evals)
     if args.format == "json":
         with_macs = args.table in _MACS_TABLES
         paper = paper_json(ctx, args.table, with_macs) if args.paper else None
@@ -98,7 +107,7 @@ def run_report(args: argparse.Namespace) -> int:
                 print(f"ostrack-eval: note: {note}", file=sys.stderr)
     else:
         tables = build_tables(ctx, args.table or "default", paper=args.paper)
-        text = render(tables, args.format)
+        text = render(tables, args.format, args.digits)
         if args.format == "csv":
             for note in tables[0].notes:
                 print(f"ostrack-eval: note: {note}", file=sys.stderr)
@@ -107,4 +116,17 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _write_html(args: argparse.Namespace, evals) -> int:
+    from ostrack_eval.reports.html import HtmlOptions, write_html_report
+
+    if not args.out:
+        raise UserError("--format html needs --out FILE.html")
+    options = HtmlOptions(table=args.table or "default", digits=args.digits or 1, compare=args.compare,
+                          ci=(args.ci_samples, args.seed) if args.ci else None, root=args.root,
+                          paper=args.paper)
+    size = write_html_report(evals, args.out, options)
+    print(f"wrote {args.out} ({size / 1e6:.1f} MB)", file=sys.stderr)
     return 0

@@ -70,15 +70,34 @@ def read_ground_truth(path: Path) -> np.ndarray:
 
 
 def read_flags(path: Path, count: int) -> np.ndarray:
-    """A 0/1 flag file (LaSOT: one comma-separated line; GOT-10k labels: one value per line) as a bool array."""
-    parts = [p for p in _FLAG_SPLIT.split(read_text(path).strip()) if p]
-    try:
-        values = np.array([float(p) for p in parts], dtype=np.float64)
-    except ValueError:
-        raise UserError(f"{path}: expected numbers separated by commas or new lines") from None
+    """A 0/1 flag file (LaSOT: one comma-separated line; GOT-10k labels: one value per line) as a float array."""
+    text = read_text(path).strip()
+    values = _binary_flags(text)
+    if values is None:
+        parts = [p for p in _FLAG_SPLIT.split(text) if p]
+        try:
+            values = np.array([float(p) for p in parts], dtype=np.float64)
+        except ValueError:
+            raise UserError(f"{path}: expected numbers separated by commas or new lines") from None
     if len(values) != count:
         raise UserError(f"{path}: has {len(values)} values but groundtruth.txt has {count} rows")
     return values
+
+
+_DIGIT_0, _DIGIT_1 = ord("0"), ord("1")
+_FLAG_SEPARATORS = np.frombuffer(b", \t\r\n", dtype=np.uint8)
+
+
+def _binary_flags(text: str) -> np.ndarray | None:
+    """The values of a file of single-character ``0``/``1`` tokens and separators, read without a Python
+    loop (LaSOT's flag files are one line of thousands); ``None`` for anything else."""
+    if not text.isascii():
+        return None
+    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    digit = (raw == _DIGIT_0) | (raw == _DIGIT_1)
+    if not (digit | np.isin(raw, _FLAG_SEPARATORS)).all() or (digit[1:] & digit[:-1]).any():
+        return None
+    return (raw[digit] - _DIGIT_0).astype(np.float64)
 
 
 def read_first_line(path: Path) -> str | None:
@@ -199,14 +218,35 @@ class FolderBenchmark:
         return []
 
     def load(self, name: str) -> Sequence:
+        self._require_present(name)
+        seq = self._load(name)
+        self._require_inside(seq)
+        return seq
+
+    def load_annotation(self, name: str) -> Sequence:
+        """What scoring needs (ground truth, visibility, attributes), without listing or checking frames.
+
+        The :class:`Sequence` has ``frames == []``; reading results against it needs no image on disk, as
+        with the reference analysis tools, so annotation-only copies of a benchmark can be scored.
+        """
+        self._require_present(name)
+        return self._annotation(name)
+
+    def load_annotations(self, names: list[str]) -> list[Sequence]:
+        """:meth:`load_annotation` of each name (adapters may read the files in one batch)."""
+        return [self.load_annotation(n) for n in names]
+
+    def frame_path(self, name: str, index: int) -> Path | None:
+        """The image of 0-based frame ``index`` of a sequence (``None`` past its end), for showing one frame."""
+        frames = self.load(name).frames
+        return frames[index] if 0 <= index < len(frames) else None
+
+    def _require_present(self, name: str) -> None:
         check_name(name, f"{self.name} sequence")
         self._require_listed(name)
         self.validate_root()
         if not self.is_present(name):
             raise UserError(self.missing_hint(name) or self._not_found(name))
-        seq = self._load(name)
-        self._require_inside(seq)
-        return seq
 
     def _require_inside(self, seq: Sequence) -> None:
         """Second line of defence behind :func:`check_name`: frames are read only from the benchmark.
@@ -226,6 +266,10 @@ class FolderBenchmark:
                 continue
             raise UserError(f"{frame}: frame outside the {self.title} folder {self.root} "
                             f"({self.name} sequence {seq.name!r}{'' if real == path else f'; it links to {real}'})")
+
+    def _annotation(self, name: str) -> Sequence:
+        # adapters that can leave the frames out override this
+        return self._load(name)
 
     def _not_found(self, name: str) -> str:
         return f"{self.sequence_dir(name)}: sequence folder not found ({self.name} sequence {name!r})"

@@ -20,7 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar, Iterable
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -58,6 +57,8 @@ def _write_file(path: Path, data: bytes) -> None:
 
 
 def _encode_png(path: Path, rgb: np.ndarray) -> None:
+    import cv2  # only rendering needs OpenCV; every package import of the adapters would pay ~0.1 s for it
+
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]),
                            [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
     if not ok:
@@ -158,13 +159,18 @@ class Demo(FolderBenchmark):
         return self.root / name
 
     def _load(self, name: str) -> Sequence:
+        seq = self._annotation(name)
+        seq.frames = [frame_path(self.sequence_dir(name), i) for i in range(len(seq.ground_truth))]
+        return seq
+
+    def _annotation(self, name: str) -> Sequence:
         folder = self.sequence_dir(name)
         gt = read_boxes(folder / "groundtruth.txt")
         visible = read_values(folder / "visible.txt")
         if len(visible) != len(gt):
             raise UserError(f"{folder / 'visible.txt'}: {len(visible)} values for {len(gt)} ground-truth rows")
         scenario = TEST_SCENARIOS[name]
-        return Sequence(name=name, frames=[frame_path(folder, i) for i in range(len(gt))], ground_truth=gt,
+        return Sequence(name=name, frames=[], ground_truth=gt,
                         bench=self.name, target_visible=visible > 0, object_class=scenario.shape,
                         language=scenario.description,
                         attributes={"texture": scenario.texture, "size": scenario.size})

@@ -106,6 +106,14 @@ class GOT10k(FolderBenchmark):
             raise UserError(f"{folder}: no .jpg frames")
         require_numbered(frames, 1, folder)
         self._check_lengths(name, frames, gt, folder)
+        seq = self._annotation(name, gt)
+        seq.frames = frames
+        return seq
+
+    def _annotation(self, name: str, gt: np.ndarray | None = None) -> Sequence:
+        folder = self.sequence_dir(name)
+        if gt is None:
+            gt = read_ground_truth(folder / "groundtruth.txt")
         meta = read_meta_info(folder / "meta_info.ini")
         attributes: dict[str, object] = {k: v for k, v in meta.items() if k != "object_class"}
         m = _RESOLUTION.match(meta.get("resolution", ""))
@@ -114,7 +122,7 @@ class GOT10k(FolderBenchmark):
         if (folder / "cover.label").is_file():
             # the GOT-10k evaluator's validity is the raw cover label (cover > 0), kept for the metrics
             attributes["cover"] = read_flags(folder / "cover.label", len(gt)).astype(np.int64)
-        return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,
+        return Sequence(name=name, frames=[], ground_truth=gt, bench=self.name,
                         target_visible=self._visibility(folder, len(gt)),
                         object_class=meta.get("object_class"), attributes=attributes)
 

@@ -73,13 +73,17 @@ class ITB(FolderBenchmark):
         video = self._videos.get(name)
         return video.parent.name if video is not None else None
 
-    def _load(self, name: str) -> Sequence:
-        folder = self.sequence_dir(name)
-        gt = read_ground_truth(folder / "groundtruth.txt")
-        frames = list_images(folder, (".jpg",))
-        self._check_lengths(name, frames, gt, folder)
-        return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,
+    def _annotation(self, name: str) -> Sequence:
+        gt = read_ground_truth(self.sequence_dir(name) / "groundtruth.txt")
+        return Sequence(name=name, frames=[], ground_truth=gt, bench=self.name,
                         attributes={"scenario": self.scenario(name), "origin": self._rows[name].get("origin")})
+
+    def _load(self, name: str) -> Sequence:
+        seq = self._annotation(name)
+        folder = self.sequence_dir(name)
+        seq.frames = list_images(folder, (".jpg",))
+        self._check_lengths(name, seq.frames, seq.ground_truth, folder)
+        return seq
 
     def unlisted(self) -> list[str]:
         return sorted(n for n in self._videos if n not in self._rows)

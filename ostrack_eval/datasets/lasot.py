@@ -12,11 +12,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import ClassVar, Iterable, Mapping
 
+import numpy as np
+
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.datasets.common import (FolderBenchmark, read_first_line, read_flags, read_ground_truth,
                                           require_frames)
 from ostrack_eval.datasets.tables import load_table
 from ostrack_eval.errors import UserError
+from ostrack_eval.utils.numtable import read_tables
 
 # The full download nests the class folders one level down.
 NESTED_ROOT = "LaSOTBenchmark"
@@ -54,21 +57,50 @@ class LaSOT(FolderBenchmark):
     def sequence_dir(self, name: str) -> Path:
         return self.root / self._rows[name]["class"] / name
 
-    def _load(self, name: str) -> Sequence:
+    def load_annotations(self, names: list[str]) -> list[Sequence]:
+        """:meth:`load_annotation` of many sequences, their ground truth parsed in one batch (LaSOT's
+        280 files hold 685,360 rows)."""
+        for name in names:
+            self._require_present(name)
+        paths = [self.sequence_dir(n) / "groundtruth.txt" for n in names]
+        out = []
+        for name, path, gt in zip(names, paths, read_tables(paths)):
+            if isinstance(gt, UserError):
+                raise gt
+            if len(gt) == 0:
+                raise UserError(f"{path}: empty")
+            out.append(self._annotation(name, gt))
+        return out
+
+    def _annotation(self, name: str, gt: np.ndarray | None = None) -> Sequence:
         folder = self.sequence_dir(name)
-        gt = read_ground_truth(folder / "groundtruth.txt")
+        if gt is None:
+            gt = read_ground_truth(folder / "groundtruth.txt")
         n = len(gt)
         occluded = read_flags(folder / "full_occlusion.txt", n)
         out_of_view = read_flags(folder / "out_of_view.txt", n)
-        frames = [folder / "img" / f"{i:08d}.jpg" for i in range(1, n + 1)]
-        require_frames(frames, f"{self.name} {name}")
         return Sequence(
-            name=name, frames=frames, ground_truth=gt, bench=self.name,
+            name=name, frames=[], ground_truth=gt, bench=self.name,
             target_visible=(occluded == 0) & (out_of_view == 0),
             object_class=self._rows[name]["class"],
             language=read_first_line(folder / "nlp.txt"),
             attributes=self._attributes(name),
         )
+
+    def _load(self, name: str) -> Sequence:
+        seq = self._annotation(name)
+        folder = self.sequence_dir(name)
+        seq.frames = [folder / "img" / f"{i:08d}.jpg" for i in range(1, len(seq.ground_truth) + 1)]
+        require_frames(seq.frames, f"{self.name} {name}")
+        return seq
+
+    def frame_path(self, name: str, index: int) -> Path | None:
+        # frames follow a naming rule: no need to build the whole list for one of them
+        self._require_present(name)
+        expected = self.expected_length(name)
+        if index < 0 or (expected is not None and index >= expected):
+            return None
+        return self.sequence_dir(name) / "img" / f"{index + 1:08d}.jpg"
 
     def _attributes(self, name: str) -> dict[str, object]:
         if not self.has_attributes:

@@ -68,12 +68,16 @@ class NFS(TableBenchmark):
                             f"{original[0]}.txt); {REPACKAGED_HINT}")
         raise UserError(f"{self.root}: no sequences/ folder; {REPACKAGED_HINT}")
 
-    def _load(self, name: str) -> Sequence:
+    def _annotation(self, name: str) -> Sequence:
         row = self._rows[name]
         gt = read_tab_boxes(self.root / row["anno_path"])
-        frames = self.table_frames(name)
-        self._check_lengths(name, frames, gt, self.root / row["anno_path"])
-        require_frames(frames, f"{self.name} {name}")
-        return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,
+        return Sequence(name=name, frames=[], ground_truth=gt, bench=self.name,
                         object_class=row.get("object_class"),
                         attributes={"occlusion": bool(row.get("occlusion", False))})
+
+    def _load(self, name: str) -> Sequence:
+        seq = self._annotation(name)
+        seq.frames = self.table_frames(name)
+        self._check_lengths(name, seq.frames, seq.ground_truth, self.root / self._rows[name]["anno_path"])
+        require_frames(seq.frames, f"{self.name} {name}")
+        return seq

@@ -49,17 +49,21 @@ class TNL2K(FolderBenchmark):
     def sequence_dir(self, name: str) -> Path:
         return self.root / name
 
-    def _load(self, name: str) -> Sequence:
+    def _annotation(self, name: str) -> Sequence:
         folder = self.sequence_dir(name)
         gt = read_ground_truth(folder / "groundtruth.txt")
-        imgs = folder / "imgs"
+        text = read_first_line(folder / "language.txt")
+        return Sequence(name=name, frames=[], ground_truth=gt, bench=self.name,
+                        language=text.lower() if text is not None else None)
+
+    def _load(self, name: str) -> Sequence:
+        seq = self._annotation(name)
+        imgs = self.sequence_dir(name) / "imgs"
         if not imgs.is_dir():
             raise UserError(f"{imgs}: folder not found ({self.name} sequence {name!r})")
-        frames = list_images(imgs)
-        self._check_lengths(name, frames, gt, imgs)
-        text = read_first_line(folder / "language.txt")
-        return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,
-                        language=text.lower() if text is not None else None)
+        seq.frames = list_images(imgs)
+        self._check_lengths(name, seq.frames, seq.ground_truth, imgs)
+        return seq
 
     def unlisted(self) -> list[str]:
         if not self.root.is_dir():

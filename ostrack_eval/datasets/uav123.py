@@ -44,15 +44,19 @@ class UAV123(TableBenchmark):
             return f"{self.annotation(name)}: annotation file not found ({self.name} sequence {name!r})"
         return super()._not_found(name)
 
-    def _load(self, name: str) -> Sequence:
+    def _annotation(self, name: str) -> Sequence:
         row = self._rows[name]
         anno = self.annotation(name)
         gt = read_boxes(anno)
         if len(gt) and not np.isfinite(gt[0]).all():
             raise UserError(f"{anno}: the first row is {gt[0].tolist()}, not a box to start tracking from")
-        frames = self.table_frames(name)
-        self._check_lengths(name, frames, gt, anno)
-        require_frames(frames, f"{self.name} {name}")
-        return Sequence(name=name, frames=frames, ground_truth=gt, bench=self.name,
+        return Sequence(name=name, frames=[], ground_truth=gt, bench=self.name,
                         object_class=row.get("object_class"),
                         attributes={"folder": Path(row["path"]).name, "start_frame": row["start_frame"]})
+
+    def _load(self, name: str) -> Sequence:
+        seq = self._annotation(name)
+        seq.frames = self.table_frames(name)
+        self._check_lengths(name, seq.frames, seq.ground_truth, self.annotation(name))
+        require_frames(seq.frames, f"{self.name} {name}")
+        return seq

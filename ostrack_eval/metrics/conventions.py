@@ -22,6 +22,8 @@ METRIC_LABELS: dict[str, str] = {
     "sr50": "SR0.5",
     "sr75": "SR0.75",
     "miou": "mIoU",
+    "op50": "OP50",
+    "op75": "OP75",
 }
 
 

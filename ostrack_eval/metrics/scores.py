@@ -142,7 +142,9 @@ def _pytracking(conv: Convention, sequences: tuple[str, ...], f: _Frames) -> Ben
     precision = _per_pair_curve(f, f.centre, f.seg_centre, CENTRE_51, False)
     norm = _per_pair_curve(f, f.norm_centre, f.seg_centre, NORM_CENTRE_51, False)
     metrics = {"auc": auc_mean(success), "norm_precision": value_at(norm, NORM_CENTRE_51, 0.20),
-               "precision": value_at(precision, CENTRE_51, 20.0)}
+               "precision": value_at(precision, CENTRE_51, 20.0),
+               # pytracking's print_results also prints the success curve at overlap 0.5 and 0.75
+               "op50": value_at(success, OVERLAP_21, 0.50), "op75": value_at(success, OVERLAP_21, 0.75)}
     return _sequence_scored(conv, sequences, f, {"success": success, "precision": precision, "norm_precision": norm},
                             {"success": OVERLAP_21, "precision": CENTRE_51, "norm_precision": NORM_CENTRE_51},
                             metrics)

@@ -18,6 +18,7 @@ from ostrack_eval.metrics.conventions import VISIBILITY_TAGS, Convention, bench_
 from ostrack_eval.metrics.frames import FrameMeasures, ResultError, frame_measures
 from ostrack_eval.metrics.scores import BenchScores, score_sequences
 from ostrack_eval.reports.results import Completeness, TrackerResults
+from ostrack_eval.utils.text import plural
 
 
 @dataclass
@@ -52,10 +53,20 @@ class BenchEval:
     attributes: list[dict] = field(default_factory=list)  # Sequence.attributes of each scored sequence
     notes: list[str] = field(default_factory=list)
     server_only: bool = False
+    # the scored sequences' annotations, by name (per-frame views: IoU over time, where a track is lost)
+    truth: dict[str, Sequence] = field(default_factory=dict, repr=False)
 
     @property
     def metrics(self) -> tuple[str, ...]:
         return self.convention.metrics
+
+    @property
+    def extra_metrics(self) -> tuple[str, ...]:
+        """Scores the reference tool prints besides its convention's (pytracking's OP50/OP75)."""
+        for t in self.trackers:
+            if t.scores is not None:
+                return tuple(m for m in t.scores.metrics if m not in self.convention.metrics)
+        return ()
 
     def tracker(self, label: str) -> TrackerEval:
         for t in self.trackers:
@@ -92,9 +103,9 @@ def incomplete(bench: str, convention: Convention, completeness: list[Completene
         bad |= set(comp.unusable) | (set() if zero_fills(convention) else set(comp.missing))
     if bad and not skip_missing:
         troubled = [c for c in completeness if c.unusable or (c.missing and not zero_fills(convention))]
-        more = f"; {len(troubled) - 1} more tracker(s) incomplete" if len(troubled) > 1 else ""
-        raise UserError(f"{troubled[0].summary()}{more} — pass --skip-missing to score the {listed - len(bad)} "
-                        f"{bench} sequences every tracker has")
+        more = f"; {plural(len(troubled) - 1, 'more tracker')} incomplete" if len(troubled) > 1 else ""
+        raise UserError(f"{troubled[0].summary()}{more} — pass --skip-missing to score the "
+                        f"{plural(listed - len(bad), f'{bench} sequence')} every tracker has")
     return bad
 
 
@@ -127,7 +138,7 @@ def evaluate_bench(bench: str, convention: Convention, sequences: list[Sequence]
         measures.append(per_seq)
         completeness.append(comp)
         if zero_fill and comp.missing:
-            notes.append(f"{tr.label}: {len(comp.missing)} missing sequence(s) scored as all-zero "
+            notes.append(f"{tr.label}: {plural(len(comp.missing), 'missing sequence')} scored as all-zero "
                          f"boxes, as the TrackingNet server does")
         if comp.wrong_rows:
             notes.append(comp.summary())
@@ -138,13 +149,14 @@ def evaluate_bench(bench: str, convention: Convention, sequences: list[Sequence]
     if not kept:
         raise UserError(f"{bench}: no sequence has usable results for every tracker ({completeness[0].summary()})")
     if len(kept) < listed:
-        notes.append(f"scored on the {len(kept)} of {listed} {bench} sequences that every tracker has")
+        notes.append(f"scored on the {len(kept)} of {plural(listed, f'{bench} sequence')} that every tracker has")
     names = [s.name for s in kept]
     evals = []
     for tr, per_seq in zip(trackers, measures):
         scores = score_sequences(convention, names, [per_seq[n] for n in names])
         evals.append(TrackerEval(tr, scores, tr.fps(names, convention.fps_rule)))
-    return BenchEval(bench, convention, listed, names, evals, [dict(s.attributes) for s in kept], notes)
+    return BenchEval(bench, convention, listed, names, evals, [dict(s.attributes) for s in kept], notes,
+                     truth={s.name: s for s in kept})
 
 
 def server_only_bench(bench: str, convention: Convention, listed: int, trackers: list[TrackerResults]) -> BenchEval:

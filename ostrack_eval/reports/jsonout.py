@@ -36,7 +36,7 @@ def _sequence_fps(be: BenchEval, t: TrackerEval, seq: str) -> float | None:
 
 
 def _tracker_json(ctx: ReportContext, be: BenchEval, t: TrackerEval, with_macs: bool) -> dict:
-    out: dict = {m: t.value(m) for m in be.metrics}
+    out: dict = {m: t.value(m) for m in be.metrics + be.extra_metrics}
     out["fps"] = t.fps
     if with_macs:
         out["macs"] = ctx.macs(t.label)

@@ -20,11 +20,33 @@ def _progress(desc: str, unit: str = "seq"):
     return wrap
 
 
-def tracker_labels(trackers: list[str], labels: list[str] | None) -> list[str]:
-    """Display names: ``--labels`` when given, else the run name (a path's last folder)."""
+def _path_label(name: str, parts: int) -> str:
+    """A run name as is; a path as its last ``parts`` folders (``tracker/param`` for pytracking's layout)."""
+    clean = name.rstrip("/\\")
+    if "/" not in clean and "\\" not in clean:
+        return clean
+    folders = [p for p in Path(clean).parts if p not in ("/", "\\")]
+    return "/".join(folders[-parts:])
+
+
+def tracker_labels(trackers: list[str], labels: list[str] | None, run_folders: list[bool] | None = None) -> list[str]:
+    """Display names: ``--labels`` when given, else the run name; for the path of another tool's results its
+    last two folders (pytracking's ``tracker/param``, whose last folder alone is often ``default``), and for
+    the path of one of our run folders (``run_folders[i]``) its name; more folders where two are alike."""
     if labels is not None and len(labels) != len(trackers):
         raise UserError(f"--labels has {len(labels)} names for {len(trackers)} trackers")
-    shown = labels or [name if "/" not in name.rstrip("/") else Path(name.rstrip("/")).name for name in trackers]
+    if labels:
+        shown = list(labels)
+    else:
+        depth = [1 if ours else 2 for ours in (run_folders or [False] * len(trackers))]
+        shown = [_path_label(n, d) for n, d in zip(trackers, depth)]
+        for _ in range(max((len(Path(n).parts) for n in trackers), default=0)):
+            clashing = [i for i, x in enumerate(shown) if shown.count(x) > 1]
+            if not clashing:
+                break
+            for i in clashing:
+                depth[i] += 1
+                shown[i] = _path_label(trackers[i], depth[i])
     dupes = sorted({x for x in shown if shown.count(x) > 1})
     if dupes:
         raise UserError(f"tracker names must differ, {', '.join(dupes)} appears twice (use --labels)")
@@ -56,10 +78,12 @@ def evaluate_runs(benches: list[str], trackers: list[str], *, results: str | Pat
     """Load ground truth and results, and score every tracker on every bench (in the given order)."""
     from ostrack_eval.datasets import get_benchmark  # the adapters load lazily: image code is not needed here
 
-    names_shown = tracker_labels(trackers, labels)
+    names_shown = None
     evaluated = []
     for bench in benches:
         sources = [resolve_source(results, name, bench) for name in trackers]
+        if names_shown is None:
+            names_shown = tracker_labels(trackers, labels, [run_dir is not None for _, run_dir in sources])
         benchmark = get_benchmark(bench, root)
         conv = _convention(benchmark, convention, full_precision)
         names = select_sequences(benchmark.sequence_names(), sequences, bench)
@@ -82,7 +106,11 @@ def _score(bench: str, benchmark, conv: Convention, names: list[str], loaded: li
     # to be on disk)
     lacking = incomplete(bench, conv, [t.completeness for t in loaded], len(names), skip_missing)
     names_to_load = [n for n in names if n not in lacking]
-    seqs = [benchmark.load(n) for n in _progress(f"{bench} ground truth")(names_to_load)]
+    # scoring needs no frames: adapters that can leave them out skip listing and checking images
+    if hasattr(benchmark, "load_annotations"):
+        seqs = benchmark.load_annotations(names_to_load)
+    else:
+        seqs = [benchmark.load(n) for n in _progress(f"{bench} ground truth")(names_to_load)]
     frames = {s.name: len(s.ground_truth) for s in seqs}
     for tr in loaded:
         check_rows(tr, frames)

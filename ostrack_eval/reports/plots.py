@@ -13,8 +13,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from ostrack_eval.errors import UserError
 
 from ostrack_eval.reports.evaluate import BenchEval
 from ostrack_eval.reports.tables import bench_label
@@ -53,11 +56,12 @@ def legend_metric(be: BenchEval, curve: str) -> str:
     return _LEGEND_METRIC[curve].get(be.convention.family, _DEFAULT_LEGEND_METRIC[curve])
 
 
-def draw(be: BenchEval, kind: PlotKind) -> Figure | None:
-    """The figure of one curve kind, or ``None`` when the convention has no such curve."""
+def draw_curves(ax: Axes, be: BenchEval, kind: PlotKind) -> bool:
+    """Draw one curve kind of every tracker on ``ax`` (legend ``[score] name``, best first); ``False`` when
+    the convention has no such curve."""
     scored = [t for t in be.trackers if t.scores is not None and kind.curve in t.scores.curves]
     if not scored:
-        return None
+        return False
     metric = legend_metric(be, kind.curve)
     entries = []
     for t in scored:
@@ -66,10 +70,6 @@ def draw(be: BenchEval, kind: PlotKind) -> Figure | None:
         entries.append((-math.inf if score is None or math.isnan(score) else score, t.label, curve.thresholds,
                         curve.value()))
     entries.sort(key=lambda e: -e[0])  # best first; stable for ties (command-line order)
-
-    fig = Figure(figsize=(6.4, 4.8))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
     lines, texts = [], []
     for rank, (score, label, x, y) in enumerate(entries):
         (line,) = ax.plot(x, y, linewidth=2, color=f"C{rank % 10}", linestyle="-" if rank < 10 else "--")
@@ -81,6 +81,28 @@ def draw(be: BenchEval, kind: PlotKind) -> Figure | None:
            ylim=(0, 100), title=f"{kind.title} — {bench_label(be.bench)}")
     ax.title.set_fontweight("bold")
     ax.grid(True, linestyle="-.")
+    return True
+
+
+def plot_kind(curve: str) -> PlotKind:
+    for kind in PLOT_KINDS:
+        if kind.curve == curve:
+            return kind
+    raise UserError(f"unknown curve {curve!r}; choose from {', '.join(k.curve for k in PLOT_KINDS)}")
+
+
+def new_figure(figsize: tuple[float, float] = (6.4, 4.8)) -> Figure:
+    """A figure on its own Agg canvas: no pyplot state."""
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def draw(be: BenchEval, kind: PlotKind) -> Figure | None:
+    """The figure of one curve kind, or ``None`` when the convention has no such curve."""
+    fig = new_figure()
+    if not draw_curves(fig.add_subplot(), be, kind):
+        return None
     fig.tight_layout()
     return fig
 

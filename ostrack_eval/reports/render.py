@@ -1,8 +1,9 @@
 """Tables -> Markdown, LaTeX (booktabs) or CSV text.
 
 Best value per ranked column in bold, second best underlined in LaTeX (italic in Markdown, which has no
-underline); ties share the mark. Markdown and LaTeX round to each column's digits; CSV keeps full
-precision and puts bootstrap intervals in ``<key>_ci_low`` / ``<key>_ci_high`` columns.
+underline), decided on the unrounded values; exact ties share the mark. Markdown and LaTeX round to each
+column's digits (or ``digits``); CSV keeps full precision and puts bootstrap intervals in ``<key>_ci_low`` /
+``<key>_ci_high`` columns.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import replace
 from typing import Callable
 
 from ostrack_eval.reports.tables import Cell, Column, Table
@@ -24,22 +26,35 @@ def _number(cell: Cell) -> float | None:
 
 
 def marks(table: Table) -> dict[tuple[int, int], str]:
-    """``(row, column) -> "best" | "second"`` over ranked rows; second only with three or more rows."""
+    """``(row, column) -> "best" | "second"`` over ranked rows, on the unrounded values.
+
+    Rows with exactly the best value share "best"; "second" goes to the next value only when one row is
+    best and at least three rows are ranked (two tied best leave no second place).
+    """
     out: dict[tuple[int, int], str] = {}
     ranked = [i for i, r in enumerate(table.rows) if r.ranked]
     for j, col in enumerate(table.columns):
         if col.better is None:
             continue
-        values = {i: round(v, col.digits) for i in ranked if (v := _number(table.rows[i].cells[j])) is not None}
+        values = {i: v for i in ranked if (v := _number(table.rows[i].cells[j])) is not None}
         if len(values) < 2:
             continue
         order = sorted(set(values.values()), reverse=(col.better == "higher"))
-        for i, v in values.items():
-            if v == order[0]:
-                out[(i, j)] = "best"
-            elif len(order) > 1 and v == order[1] and len(values) >= 3:
-                out[(i, j)] = "second"
+        best = [i for i, v in values.items() if v == order[0]]
+        for i in best:
+            out[(i, j)] = "best"
+        if len(best) == 1 and len(order) > 1 and len(values) >= 3:
+            for i, v in values.items():
+                if v == order[1]:
+                    out[(i, j)] = "second"
     return out
+
+
+def with_digits(tables: list[Table], digits: int | None) -> list[Table]:
+    """The tables with every column shown to ``digits`` decimals (``None``: each column's own)."""
+    if digits is None:
+        return tables
+    return [replace(t, columns=[replace(c, digits=digits) for c in t.columns]) for t in tables]
 
 
 def _fmt(cell: Cell, col: Column) -> str:
@@ -169,6 +184,7 @@ def render_csv(table: Table) -> str:
 RENDERERS: dict[str, Callable[[Table], str]] = {"md": render_markdown, "latex": render_latex, "csv": render_csv}
 
 
-def render(tables: list[Table], fmt: str) -> str:
-    """All tables in one text; CSV tables are separated by an empty line."""
-    return "\n".join(RENDERERS[fmt](t) for t in tables)
+def render(tables: list[Table], fmt: str, digits: int | None = None) -> str:
+    """All tables in one text; CSV tables are separated by an empty line. ``digits`` overrides the decimals
+    Markdown and LaTeX show (CSV is always unrounded)."""
+    return "\n".join(RENDERERS[fmt](t) for t in with_digits(tables, digits))

@@ -18,7 +18,7 @@ from ostrack_eval.metrics.bootstrap import DEFAULT_SAMPLES, DEFAULT_SEED, Interv
 from ostrack_eval.metrics.conventions import METRIC_LABELS
 from ostrack_eval.reports import runs
 from ostrack_eval.reports.evaluate import BenchEval, TrackerEval
-from ostrack_eval.utils.text import listing
+from ostrack_eval.utils.text import listing, plural
 
 BENCH_LABELS: dict[str, str] = {
     "lasot": "LaSOT", "lasot_ext": "LaSOT_ext", "trackingnet": "TrackingNet", "got10k": "GOT-10k",
@@ -27,6 +27,9 @@ BENCH_LABELS: dict[str, str] = {
 # the ITB toolkit's scenario order (show_result_ITB)
 ITB_SCENARIOS = ("human-part", "sport-ball", "3d-object", "animal", "uav", "human-body", "vehicle", "sign-logo",
                  "cartoon")
+
+
+ITB_VIDEOS_PER_SCENARIO = 20
 
 
 def bench_label(bench: str) -> str:
@@ -146,7 +149,7 @@ def _notes(ctx: ReportContext) -> list[str]:
     notes = []
     for be in ctx.evals:
         if be.sequences:
-            notes.append(f"{bench_label(be.bench)}: {len(be.sequences)} sequences, convention "
+            notes.append(f"{bench_label(be.bench)}: {plural(len(be.sequences), 'sequence')}, convention "
                          f"'{be.convention.name}'")
         notes += be.notes
     if ctx.ci:
@@ -158,18 +161,20 @@ def _notes(ctx: ReportContext) -> list[str]:
 # ---- builders ---------------------------------------------------------------------------------------
 
 def metrics_table(ctx: ReportContext, title: str, with_fps: bool) -> Table:
-    """Every metric of each benchmark's convention (Tables 1 and 5; the default report adds FPS)."""
+    """Every metric of each benchmark's convention (Tables 1 and 5); the default report adds what the
+    reference tool prints besides (OP50/OP75) and FPS."""
     columns: list[Column] = []
+    shown = {be.bench: be.metrics + (be.extra_metrics if with_fps else ()) for be in ctx.evals}
     for be in ctx.evals:
-        columns += [Column(METRIC_LABELS[m], bench_label(be.bench), key=f"{be.bench}.{m}") for m in be.metrics]
+        columns += [Column(METRIC_LABELS[m], bench_label(be.bench), key=f"{be.bench}.{m}") for m in shown[be.bench]]
         if with_fps:
-            columns.append(Column("FPS", bench_label(be.bench), key=f"{be.bench}.fps"))
+            columns.append(Column("FPS", bench_label(be.bench), better=None, key=f"{be.bench}.fps"))
     rows = []
     for label in ctx.labels:
         cells: list[Cell] = []
         for be in ctx.evals:
             t = be.tracker(label)
-            cells += [_score_cell(ctx, be, t, m) for m in be.metrics]
+            cells += [_score_cell(ctx, be, t, m) for m in shown[be.bench]]
             if with_fps:
                 cells.append(Cell(t.fps))
         rows.append(Row(label, cells))
@@ -212,8 +217,9 @@ def _template_lead(ctx: ReportContext, label: str) -> Cell:
     return Cell(text=runs.ce_template(ctx.record(label)))
 
 
-FPS_COLUMN = Column("FPS", key="fps")
-MACS_COLUMN = Column("MACs (G)", better="lower", key="macs")
+# speed and cost are reported, not ranked: a faster or smaller model is not a better score
+FPS_COLUMN = Column("FPS", better=None, key="fps")
+MACS_COLUMN = Column("MACs (G)", better=None, key="macs")
 
 
 def relative_rows(table: Table, reference: int = 0) -> list[Row]:
@@ -291,6 +297,11 @@ def table_a5(ctx: ReportContext) -> list[Table]:
     notes = _notes(ctx)
     if not scenarios:
         notes.append("the ITB adapter gave no scenario per video (Sequence.attributes['scenario']): overall only")
+    partial = [s for s in scenarios if found.count(s) != ITB_VIDEOS_PER_SCENARIO]
+    if partial:
+        notes.append(f"scenario columns are mean mIoU over the videos scored; the ITB toolkit prints a scenario as "
+                     f"its per-video sum x 5, which is that mean only with all {ITB_VIDEOS_PER_SCENARIO} videos "
+                     f"(here: {', '.join(f'{s} {found.count(s)}' for s in partial)})")
     return [Table("Table A5: ITB mIoU per scenario", columns, rows, notes)]
 
 
@@ -313,7 +324,7 @@ class AttributeFlags:
         if not self.unlabelled:
             return None
         shown = listing(self.unlabelled)
-        return (f"{len(self.unlabelled)} sequence(s) with no attribute labels, left out of every attribute "
+        return (f"{plural(len(self.unlabelled), 'sequence')} with no attribute labels, left out of every attribute "
                 f"column (in All only): {shown}")
 
 

@@ -10,3 +10,8 @@ def listing(names: list[str], limit: int = SHOWN, sep: str = ", ") -> str:
     names = list(names)
     shown = sep.join(names[:limit])
     return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``"1 sequence"``, ``"3 sequences"`` (``many``: an irregular plural)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
