@@ -98,8 +98,9 @@ def _report(tmp_path, data, results, trackers, names, *extra):
 
 def test_float_file_and_its_astype_int_twin_score_the_same_under_the_lasot_default(tmp_path):
     data, results, twin, names = _lasot_runs(tmp_path)
-    default = _report(tmp_path, data, results, ["ours", str(twin)], names)
-    full = _report(tmp_path, data, results, ["ours", str(twin)], names, "--full-precision")
+    labels = ("--labels", "ours", "twin")  # an imported folder is labelled by its last two folders by default
+    default = _report(tmp_path, data, results, ["ours", str(twin)], names, *labels)
+    full = _report(tmp_path, data, results, ["ours", str(twin)], names, *labels, "--full-precision")
     assert default["convention"] == "ostrack" and full["convention"] == "ostrack+full-precision"
     ours, theirs = default["trackers"]["ours"], default["trackers"]["twin"]
     for metric in ("auc", "norm_precision", "precision"):

@@ -153,12 +153,13 @@ class GOT10kVal(GOT10k):
     table: ClassVar[str] = "got10k_val.json"
     full_annotation: ClassVar[bool] = True
 
-    def _load(self, name: str) -> Sequence:
+    def _annotation(self, name: str, gt: np.ndarray | None = None) -> Sequence:
+        # both loads (tracking and annotation-only scoring) come through here
         cover = self.sequence_dir(name) / "cover.label"
         if not cover.is_file():  # without it every frame would silently count as visible
             raise UserError(f"{cover}: not found (GOT-10k val ships it; the GOT-10k toolkit scores val "
                             f"with it: frames with cover 0 do not count)")
-        return super()._load(name)
+        return super()._annotation(name, gt)
 
     def sequence_notes(self, name: str) -> list[str]:
         if (self.sequence_dir(name) / "absence.label").is_file():
