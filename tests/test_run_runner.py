@@ -245,7 +245,7 @@ def test_tracker_nan_and_exceptions_fail_only_their_sequence(tmp_path, flaky):
     summary, _ = _run(bench, tmp_path / "res", spec=flaky)
     assert summary.completed == ["long"] and summary.exit_code == 1
     assert "non-finite box" in summary.failed["mid"] and "frame 1" in summary.failed["mid"]
-    assert summary.failed["short"] == "flaky raised RuntimeError: boom (sequence short, frame 2)"
+    assert summary.failed["short"] == "flaky raised RuntimeError: boom (sequence short, frame 1)"
     assert not (tmp_path / "res" / "flaky" / "tiny" / "mid.txt").exists()
 
 
