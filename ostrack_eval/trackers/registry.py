@@ -16,9 +16,13 @@ from ostrack_eval.errors import UserError
 from ostrack_eval.trackers import plugins
 from ostrack_eval.trackers.api import TrackerContext
 from ostrack_eval.trackers.plugins import PluginSource, RunnableTracker
-# re-exported: the names other modules have always imported from here
-from ostrack_eval.trackers.spec import (CE_TEMPLATES, COMPILE_MODES, DTYPES, TrackerSpec,  # noqa: F401
-                                        check_fast_options, file_sha256, is_config_path, is_plugin_path)
+from ostrack_eval.trackers.spec import (CE_TEMPLATES, COMPILE_MODES, DTYPES, TrackerSpec, check_fast_options,
+                                        file_sha256, is_config_path, is_plugin_path)
+
+# the spec's names are re-exported: other modules have always imported them from here
+__all__ = ["CE_TEMPLATES", "COMPILE_MODES", "DTYPES", "OSTRACK", "TRACKERS", "TrackerSpec", "build_tracker",
+           "check_fast_options", "file_sha256", "has_batched_form", "is_config_path", "is_ostrack", "load_tracker",
+           "resolve", "tracker_names"]
 
 OSTRACK = "ostrack_eval.trackers.ostrack_tracker:OSTrackTracker"
 
