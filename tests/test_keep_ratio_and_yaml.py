@@ -116,3 +116,16 @@ def test_different_per_layer_ratios_keep_ceil_rho_of_the_tokens_entering_each_la
     search = out["backbone_feat"][:, cfg.num_template_tokens:]
     assert int((search.abs().sum(-1) > 0).sum(1).max()) == n
     assert n == math.ceil(0.3 * math.ceil(0.5 * math.ceil(0.8 * cfg.num_search_tokens)))
+
+
+def test_cli_keep_ratio_per_layer_names_the_run(capsys):
+    from ostrack_eval.cli.main import build_parser
+    from ostrack_eval.cli.run_cmd import spec_from_args
+
+    args = build_parser().parse_args(["run", "--bench", "demo", "--tracker", "ostrack256",
+                                      "--keep-ratio", "0.7,0.6,0.5"])
+    spec = spec_from_args(args)
+    assert spec.keep_ratio == (0.7, 0.6, 0.5) and spec.run_name() == "ostrack256-keep0.7_0.6_0.5"
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["run", "--bench", "demo", "--tracker", "ostrack256", "--keep-ratio", "0.7,x"])
+    assert exc.value.code == 2 and "comma-separated numbers" in capsys.readouterr().err

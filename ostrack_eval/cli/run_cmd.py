@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ostrack_eval.errors import UserError
 from ostrack_eval.trackers.spec import DTYPES, parse_keep_ratio, parse_option
+
+
+def keep_ratio_arg(text: str):
+    """``--keep-ratio`` for argparse (a bad value is argparse's one-line usage error)."""
+    try:
+        return parse_keep_ratio(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers) -> None:
@@ -24,7 +33,7 @@ def register(subparsers) -> None:
                         "of them; repeatable")
     p.add_argument("--checkpoint", help="weights file (default: trackers/checkpoints/<preset>.pth.tar)")
     p.add_argument("--no-ce", action="store_true", help="disable candidate elimination")
-    p.add_argument("--keep-ratio", type=parse_keep_ratio, metavar="R[,R,...]",
+    p.add_argument("--keep-ratio", type=keep_ratio_arg, metavar="R[,R,...]",
                    help="CE keep ratio, 0 < R <= 1 (1 = no elimination): one for every CE layer, or one per CE "
                         "layer (0.7,0.6,0.5)")
     p.add_argument("--ce-template", choices=("ctr_point", "all", "ctr_rec", "gt_box"),

@@ -51,7 +51,7 @@ def parse_keep_ratio(text: str) -> float | tuple[float, ...]:
     try:
         values = tuple(float(v) for v in str(text).split(","))
     except ValueError:
-        raise UserError(f"--keep-ratio takes a number or comma-separated numbers, got {text!r}") from None
+        raise UserError(f"expected a number or comma-separated numbers (one per CE layer), got {text!r}") from None
     return values[0] if len(values) == 1 else values
 
 
