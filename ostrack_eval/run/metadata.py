@@ -48,8 +48,8 @@ class TrackerIdentity:
             fp["dtype"] = self.spec.dtype
         if self.spec.device_crop:
             fp["device_crop"] = True
-        if self.plugin is not None:  # a changed plug-in (version, file) is another tracker
-            fp["plugin"] = {k: v for k, v in self.plugin.items() if k != "path"}
+        if self.plugin is not None:  # a changed plug-in (version, file content) is another tracker
+            fp["plugin"] = _plugin_fingerprint(self.plugin)
         if self.spec.options:
             fp["options"] = self.spec.option_dict
         return fp
@@ -61,6 +61,15 @@ class TrackerIdentity:
         if self.plugin is not None:
             out["plugin"] = self.plugin
         return {**out, "fingerprint": self.fingerprint()}
+
+
+def _plugin_fingerprint(plugin: dict) -> dict:
+    """What identifies a plug-in's code: where the same file lies (``a.py`` or ``./a.py``) does not matter."""
+    fp = {k: v for k, v in plugin.items() if k not in ("path", "name")}
+    if plugin.get("kind") == "file":
+        where, _, attr = plugin["target"].rpartition(":")
+        fp["target"] = f"{Path(where).name}:{attr}"
+    return fp
 
 
 def describe_tracker(spec: TrackerSpec) -> TrackerIdentity:
