@@ -15,7 +15,8 @@ from conftest import REF, SMALL_CKPT, SMALL_YAML
 from ostrack_eval.errors import UserError
 from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
 from ostrack_eval.trackers.config import get_preset, load_config
-from ostrack_eval.trackers.factory import build_ostrack_tracker, config_for_spec
+from ostrack_eval.trackers.factory import config_for_spec
+from ostrack_eval.trackers.ostrack_tracker import build_ostrack_tracker
 from ostrack_eval.trackers.model import build_model
 from ostrack_eval.trackers.registry import TrackerSpec
 

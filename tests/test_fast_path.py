@@ -28,7 +28,7 @@ from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
 from ostrack_eval.trackers.config import load_config
 from ostrack_eval.trackers.crops import crop_cv2, crop_torch, normalize_batch
 from ostrack_eval.trackers.engine import FastOptions
-from ostrack_eval.trackers.factory import build_ostrack_tracker
+from ostrack_eval.trackers.ostrack_tracker import build_ostrack_tracker
 from ostrack_eval.trackers import fast as fast_module
 from ostrack_eval.trackers.fast import TemplateState, head_decode_fast
 from ostrack_eval.trackers.gemm import PACK_MIN_ELEMENTS, GemmCache, backend_available

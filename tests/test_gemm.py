@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import SMALL_CKPT, SMALL_YAML
-from ostrack_eval.trackers.factory import build_ostrack_tracker
+from ostrack_eval.trackers.ostrack_tracker import build_ostrack_tracker
 from ostrack_eval.trackers.fast import head_decode_fast, head_decode_tokens
 from ostrack_eval.trackers.gemm import (PACK_MAX_ROWS, GemmCache, backend_available, default_backend,
                                         mkl_packing_available)

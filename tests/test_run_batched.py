@@ -108,8 +108,13 @@ def test_a_broken_frame_fails_only_its_sequence_in_a_batch(tmp_path):
     assert any("c2 failed" in line for line in logs)
 
 
-def test_batch_needs_an_ostrack_tracker(tmp_path):
-    with pytest.raises(UserError, match="--batch needs an OSTrack tracker"):
-        _run(tmp_path, spec=TrackerSpec("identity"), batch=2)
+def test_batch_falls_back_to_one_at_a_time_and_must_be_positive(tmp_path):
+    # identity has no batched form (start/step): it tracks one sequence at a time, same files as batch 1
+    batched, _ = _run(tmp_path / "b", spec=TrackerSpec("identity"), batch=2)
+    single, _ = _run(tmp_path / "s", spec=TrackerSpec("identity"))
+    assert batched.ok and single.ok
+    for name in CLIPS:
+        assert (batched.run_dir / "clips" / f"{name}.txt").read_text() == (
+            single.run_dir / "clips" / f"{name}.txt").read_text()
     with pytest.raises(UserError, match="--batch must be at least 1"):
         _run(tmp_path, batch=0)

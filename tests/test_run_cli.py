@@ -79,7 +79,7 @@ def test_sequence_names_starting_with_a_dash(bench_root, tmp_path, capsys):
     (["--device", "gpu"], "--device"),
     (["--runs", "0"], "--runs"),
     (["--keep-ratio", "1.5"], "--keep-ratio"),
-    (["--batch", "4"], "--batch needs an OSTrack tracker"),
+    (["--batch", "0"], "--batch must be at least 1"),
     (["--dtype", "fp16"], "add --fast"),
     (["--fast", "--compile", "fastest"], "--compile must be one of"),
 ])

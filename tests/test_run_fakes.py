@@ -89,7 +89,7 @@ def box_key(box) -> str:
 def _register_test_trackers() -> None:
     from ostrack_eval.trackers import registry
 
-    registry.TRACKERS.setdefault("start-recorder", lambda spec, device: StartRecorder())
+    registry.TRACKERS.setdefault("start-recorder", lambda context: StartRecorder())
 
 
 def use_folder_benchmarks() -> None:

@@ -236,7 +236,7 @@ class _FlakyTracker:
 @pytest.fixture
 def flaky(monkeypatch):
     _FlakyTracker.starts = 0
-    monkeypatch.setitem(registry.TRACKERS, "flaky", lambda spec, device: _FlakyTracker())
+    monkeypatch.setitem(registry.TRACKERS, "flaky", lambda context: _FlakyTracker())
     return TrackerSpec("flaky")
 
 
@@ -245,7 +245,7 @@ def test_tracker_nan_and_exceptions_fail_only_their_sequence(tmp_path, flaky):
     summary, _ = _run(bench, tmp_path / "res", spec=flaky)
     assert summary.completed == ["long"] and summary.exit_code == 1
     assert "non-finite box" in summary.failed["mid"] and "frame 1" in summary.failed["mid"]
-    assert summary.failed["short"] == "tracker raised RuntimeError: boom"
+    assert summary.failed["short"] == "flaky raised RuntimeError: boom (sequence short, frame 1)"
     assert not (tmp_path / "res" / "flaky" / "tiny" / "mid.txt").exists()
 
 

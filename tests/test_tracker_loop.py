@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import REF, SMALL_CKPT, SMALL_YAML
-from ostrack_eval.trackers.factory import build_ostrack_tracker
+from ostrack_eval.trackers.ostrack_tracker import build_ostrack_tracker
 from ostrack_eval.trackers.registry import TrackerSpec
 from ostrack_eval.trackers.preprocess import clip_box
 from ostrack_eval.utils.boxio import read_boxes

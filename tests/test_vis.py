@@ -17,7 +17,7 @@ from ostrack_eval.datasets.synth import generate_sequence
 from ostrack_eval.errors import UserError
 from ostrack_eval.trackers.ce import template_mask
 from ostrack_eval.trackers.config import load_config
-from ostrack_eval.trackers.factory import build_ostrack_tracker
+from ostrack_eval.trackers.ostrack_tracker import build_ostrack_tracker
 from ostrack_eval.trackers.registry import TrackerSpec
 from ostrack_eval.vis.attention import AttentionRecorder, centre_template_index
 from ostrack_eval.vis.sequence import parse_frames, visualise

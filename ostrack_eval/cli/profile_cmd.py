@@ -7,7 +7,8 @@ import json
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.profiling import DEFAULT_ITERS, DEFAULT_WARMUP
-from ostrack_eval.trackers.registry import CE_TEMPLATES, TrackerSpec
+from ostrack_eval.cli.run_cmd import keep_ratio_arg
+from ostrack_eval.trackers.spec import CE_TEMPLATES, TrackerSpec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "else random weights)")
     variant = p.add_mutually_exclusive_group()
     variant.add_argument("--no-ce", action="store_true", help="disable candidate elimination")
-    variant.add_argument("--keep-ratio", type=float, default=None, metavar="R",
-                         help="keep ratio of every CE block (0 < R <= 1)")
+    variant.add_argument("--keep-ratio", type=keep_ratio_arg, default=None, metavar="R",
+                         help="keep ratio of every CE block, or one per CE block (0.7,0.6,0.5); 0 < R <= 1")
     p.add_argument("--ce-template", choices=CE_TEMPLATES, default=None,
                    help="template tokens that rank the search tokens")
     p.add_argument("--name", default=None, help="run name shown in the output")

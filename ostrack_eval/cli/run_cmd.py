@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ostrack_eval.trackers.registry import DTYPES
+from ostrack_eval.errors import UserError
+from ostrack_eval.trackers.spec import DTYPES, parse_keep_ratio, parse_option
+
+
+def keep_ratio_arg(text: str):
+    """``--keep-ratio`` for argparse (a bad value is argparse's one-line usage error)."""
+    try:
+        return parse_keep_ratio(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(subparsers) -> None:
@@ -16,10 +25,17 @@ def register(subparsers) -> None:
                     "interrupted run continues where it stopped.")
     p.add_argument("--bench", required=True, help="benchmark: lasot, lasot_ext, trackingnet, got10k, got10k_val, "
                                                   "nfs, uav123, tnl2k, itb, demo")
-    p.add_argument("--tracker", required=True, help="preset (ostrack256, ostrack384, identity) or a tracker YAML")
+    p.add_argument("--tracker", required=True,
+                   help="preset (ostrack256, ostrack384, ostrack-tiny, identity), an installed plug-in's name, a "
+                        "tracker YAML, or a plug-in class: package.module:Class or path/to/file.py:Class")
+    p.add_argument("--tracker-opt", action="append", default=[], metavar="KEY=VALUE|FILE.yaml",
+                   help="an option for the tracker's factory (the value read as a YAML scalar), or a YAML file "
+                        "of them; repeatable")
     p.add_argument("--checkpoint", help="weights file (default: trackers/checkpoints/<preset>.pth.tar)")
     p.add_argument("--no-ce", action="store_true", help="disable candidate elimination")
-    p.add_argument("--keep-ratio", type=float, metavar="R", help="CE keep ratio, 0 < R <= 1 (1 = no elimination)")
+    p.add_argument("--keep-ratio", type=keep_ratio_arg, metavar="R[,R,...]",
+                   help="CE keep ratio, 0 < R <= 1 (1 = no elimination): one for every CE layer, or one per CE "
+                        "layer (0.7,0.6,0.5)")
     p.add_argument("--ce-template", choices=("ctr_point", "all", "ctr_rec", "gt_box"),
                    help="template tokens that guide candidate elimination")
     p.add_argument("--fast", action="store_true",
@@ -51,12 +67,21 @@ def register(subparsers) -> None:
     p.set_defaults(func=handle)
 
 
+def tracker_options(texts: list[str]) -> dict:
+    """The ``--tracker-opt`` values, later ones overriding earlier ones."""
+    options: dict = {}
+    for text in texts:
+        options.update(parse_option(text))
+    return options
+
+
 def spec_from_args(args: argparse.Namespace):
-    from ostrack_eval.trackers.registry import TrackerSpec
+    from ostrack_eval.trackers.spec import TrackerSpec
 
     return TrackerSpec(tracker=args.tracker, checkpoint=args.checkpoint, no_ce=args.no_ce,
                        keep_ratio=args.keep_ratio, ce_template=args.ce_template, name=args.name, fast=args.fast,
-                       dtype=args.dtype, compile=args.compile, device_crop=args.device_crop)
+                       dtype=args.dtype, compile=args.compile, device_crop=args.device_crop,
+                       options=tracker_options(args.tracker_opt))
 
 
 def options_from_args(args: argparse.Namespace):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ostrack_eval.errors import UserError
+from ostrack_eval.cli.run_cmd import keep_ratio_arg
 
 
 def register(subparsers) -> None:
@@ -28,7 +29,8 @@ def register(subparsers) -> None:
                    help="blocks (0-based) whose attention maps to draw (default: first, CE blocks, last)")
     p.add_argument("--checkpoint", help="weights file (default: the preset's default checkpoint)")
     p.add_argument("--no-ce", action="store_true", help="disable candidate elimination")
-    p.add_argument("--keep-ratio", type=float, metavar="R", help="CE keep ratio, 0 < R <= 1")
+    p.add_argument("--keep-ratio", type=keep_ratio_arg, metavar="R[,R,...]",
+                   help="CE keep ratio, 0 < R <= 1 (one, or one per CE layer)")
     p.add_argument("--ce-template", choices=("ctr_point", "all", "ctr_rec", "gt_box"),
                    help="template tokens that guide candidate elimination")
     p.add_argument("--root", type=Path, help="datasets folder (default $OSTRACK_EVAL_DATA, else ./datasets)")

@@ -101,7 +101,7 @@ def keep_ratio(record: dict | None) -> float | None:
         return None
     if spec.no_ce:
         return 1.0
-    return spec.keep_ratio
+    return None if spec.keep_ratio is None else min(spec.keep_ratios)
 
 
 _TEMPLATE_NAMES = {"CTR_POINT": "ctr_point", "ALL": "all", "CTR_REC": "ctr_rec", "GT_BOX": "gt_box"}

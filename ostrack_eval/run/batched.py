@@ -1,4 +1,4 @@
-"""Running jobs through :class:`~ostrack_eval.trackers.batched.BatchedOSTrack` (``run --batch B``).
+"""Running jobs through :class:`~ostrack_eval.trackers.batched.BatchedRunner` (``run --batch B``).
 
 B sequences advance in lockstep, one forward pass per step; jobs are pulled lazily, so with several
 workers each takes the next longest job whenever one of its slots frees up. Each repetition of a
@@ -17,6 +17,7 @@ from ostrack_eval.datasets.sanity import init_box_problem
 from ostrack_eval.run.plan import Job
 from ostrack_eval.run.store import ResultStore
 from ostrack_eval.run.track import non_finite_box
+from ostrack_eval.trackers.api import SequenceInfo, sequence_info
 
 Emit = Callable[[tuple], None]
 
@@ -39,6 +40,10 @@ class _Pass:
     @property
     def init_box(self) -> np.ndarray:
         return self.job.sequence.init_box
+
+    @property
+    def info(self) -> SequenceInfo:
+        return sequence_info(self.job.sequence)
 
 
 @dataclass
@@ -87,7 +92,7 @@ def process_batched(tracker, store: ResultStore, bench: str, jobs: Iterable[Job]
                     should_stop: Callable[[], bool], batch: int, worker: int = 0) -> None:
     """Track ``jobs`` (an iterable, consumed as slots free up) ``batch`` at a time and store the results.
 
-    ``tracker`` is a :class:`~ostrack_eval.trackers.batched.BatchedOSTrack`. A result that cannot be
+    ``tracker`` is a :class:`~ostrack_eval.trackers.batched.BatchedRunner`. A result that cannot be
     written raises :class:`~ostrack_eval.run.store.ResultWriteError`, which ends the run.
     """
     book = _Book(emit, worker)

@@ -26,8 +26,8 @@ from ostrack_eval.run.monitor import RunMonitor
 from ostrack_eval.run.plan import Job
 from ostrack_eval.run.store import ResultStore, ResultWriteError
 from ostrack_eval.run.track import SequenceFailure, Stopped, track_sequence
-from ostrack_eval.trackers.base import Tracker
-from ostrack_eval.trackers.registry import TrackerSpec, build_tracker
+from ostrack_eval.trackers.plugins import RunnableTracker
+from ostrack_eval.trackers.registry import TrackerSpec, load_tracker
 
 Emit = Callable[[tuple], None]
 _FRAME_REPORT_S = 0.2
@@ -53,7 +53,7 @@ class _FrameCounter:
             self.count = 0
 
 
-def process_job(tracker: Tracker, store: ResultStore, bench: str, job: Job, emit: Emit,
+def process_job(tracker: RunnableTracker, store: ResultStore, bench: str, job: Job, emit: Emit,
                 should_stop: Callable[[], bool], worker: int = 0) -> None:
     """Track ``job``'s sequence (each pending repetition), store the results and report the outcome.
 
@@ -83,19 +83,21 @@ def process_job(tracker: Tracker, store: ResultStore, bench: str, job: Job, emit
     emit(("done", worker, job.name, frames, seconds))
 
 
-def _build(spec: TrackerSpec, device: str | None, batch: int):
-    if batch > 1:
-        from ostrack_eval.trackers.batched import BatchedOSTrack
+def _build(spec: TrackerSpec, device: str | None, batch: int, threads: int | None = None):
+    """The tracker, batched (``batch`` > 1) when it has the batched form; else it tracks one at a time."""
+    tracker = load_tracker(spec, device, threads)
+    if batch > 1 and tracker.batched:
+        from ostrack_eval.trackers.batched import BatchedRunner
 
-        return BatchedOSTrack.from_spec(spec, device)
-    return build_tracker(spec, device)
+        return BatchedRunner(tracker)
+    return tracker
 
 
 def process_jobs(tracker, store: ResultStore, bench: str, jobs: Iterable[Job], emit: Emit,
                  should_stop: Callable[[], bool], batch: int, worker: int = 0) -> None:
     """Every job of ``jobs`` (consumed lazily: with workers it is the shared queue), one sequence at a time
     or ``batch`` in lockstep."""
-    if batch > 1:
+    if batch > 1 and not isinstance(tracker, RunnableTracker):
         process_batched(tracker, store, bench, jobs, emit, should_stop, batch, worker)
         return
     for job in jobs:
@@ -206,7 +208,7 @@ def worker_main(wid: int, spec: TrackerSpec, device: str | None, cpu_threads: in
     _watch_parent(parent_pid)
     retain_freed_memory()
     try:
-        tracker = _build(spec, device, batch)
+        tracker = _build(spec, device, batch, cpu_threads)
         torch = sys.modules.get("torch")
         if cpu_threads and torch is not None:  # only trackers that use torch need their threads capped
             torch.set_num_threads(cpu_threads)

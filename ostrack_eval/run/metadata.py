@@ -20,7 +20,7 @@ from pathlib import Path
 from ostrack_eval.errors import UserError
 from ostrack_eval.run.lock import FileLock
 from ostrack_eval.run.store import ResultStore
-from ostrack_eval.trackers.registry import TrackerSpec, file_sha256, is_config_path
+from ostrack_eval.trackers.spec import TrackerSpec, file_sha256
 from ostrack_eval.utils.atomic import atomic_write_text, is_temp_file
 
 FORMAT = 1
@@ -36,6 +36,7 @@ class TrackerIdentity:
     config: dict | None  # resolved OSTrack config (CE locations, keep ratios, template range, sizes)
     checkpoint: Path | None
     checkpoint_sha256: str | None
+    plugin: dict | None = None  # where a plug-in's code came from (name, version or file hash)
 
     def fingerprint(self) -> dict:
         """What must match for two sessions' results to belong in one folder (compiling, batching and
@@ -47,32 +48,57 @@ class TrackerIdentity:
             fp["dtype"] = self.spec.dtype
         if self.spec.device_crop:
             fp["device_crop"] = True
+        if self.plugin is not None:  # a changed plug-in (version, file content) is another tracker
+            fp["plugin"] = _plugin_fingerprint(self.plugin)
+        if self.spec.options:
+            fp["options"] = self.spec.option_dict
         return fp
 
     def as_dict(self) -> dict:
         ckpt = None if self.checkpoint is None else {"path": str(self.checkpoint.resolve()),
                                                      "sha256": self.checkpoint_sha256}
-        return {"tracker": self.spec.as_dict(), "tracker_config": self.config, "checkpoint": ckpt,
-                "fingerprint": self.fingerprint()}
+        out = {"tracker": self.spec.as_dict(), "tracker_config": self.config, "checkpoint": ckpt}
+        if self.plugin is not None:
+            out["plugin"] = self.plugin
+        return {**out, "fingerprint": self.fingerprint()}
+
+
+def _plugin_fingerprint(plugin: dict) -> dict:
+    """What identifies a plug-in's code: where the same file lies (``a.py`` or ``./a.py``) does not matter."""
+    fp = {k: v for k, v in plugin.items() if k not in ("path", "name")}
+    if plugin.get("kind") == "file":
+        where, _, attr = plugin["target"].rpartition(":")
+        fp["target"] = f"{Path(where).name}:{attr}"
+    return fp
 
 
 def describe_tracker(spec: TrackerSpec) -> TrackerIdentity:
-    """Resolve the config and checkpoint ``spec`` will use (fails early if the checkpoint is missing)."""
-    from ostrack_eval.trackers.config import PRESETS
+    """Resolve the tracker, config and checkpoint ``spec`` will use (fails early if any is missing).
 
+    A factory with a ``describe(context, **options) -> (config dict, checkpoint path)`` classmethod (the
+    OSTrack trackers) says what it will load; a plug-in's source (distribution and version, or file and
+    hash) is recorded.
+    """
+    from ostrack_eval.trackers.api import TrackerContext
+    from ostrack_eval.trackers.plugins import takes_checkpoint
+    from ostrack_eval.trackers.registry import resolve
+
+    factory, source = resolve(spec)
     config, ckpt = None, None
-    if spec.tracker in PRESETS or is_config_path(spec.tracker):
-        from ostrack_eval.trackers.factory import checkpoint_path, config_for_spec
-
-        if is_config_path(spec.tracker) and not Path(spec.tracker).is_file():
-            raise UserError(f"{spec.tracker}: tracker config not found")
-        config = config_for_spec(spec).to_dict()
-        ckpt = checkpoint_path(spec)
+    describe = getattr(factory, "describe", None)
+    if describe is not None:
+        try:
+            config, ckpt = describe(TrackerContext(spec), **spec.option_dict)
+        except TypeError as exc:  # an option the tracker does not take
+            raise UserError(f"tracker {spec.tracker!r}: {exc}") from None
     elif spec.checkpoint:
+        if not takes_checkpoint(factory):
+            raise UserError(f"tracker {spec.tracker!r} takes no checkpoint (--checkpoint {spec.checkpoint})")
         ckpt = Path(spec.checkpoint)
         if not ckpt.is_file():
             raise UserError(f"{ckpt}: checkpoint not found")
-    return TrackerIdentity(spec, config, ckpt, file_sha256(ckpt) if ckpt is not None else None)
+    plugin = None if source.kind == "builtin" else source.as_dict()
+    return TrackerIdentity(spec, config, ckpt, file_sha256(ckpt) if ckpt is not None else None, plugin)
 
 
 def git_commit() -> str | None:

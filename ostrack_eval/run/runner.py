@@ -24,7 +24,8 @@ from ostrack_eval.run.metadata import RunRecord, describe_tracker, now, software
 from ostrack_eval.run.monitor import RunMonitor, stderr_log
 from ostrack_eval.run.plan import Job, longest_first, select_sequences
 from ostrack_eval.run.store import ResultStore
-from ostrack_eval.trackers.registry import TrackerSpec, is_ostrack
+from ostrack_eval.trackers.registry import has_batched_form
+from ostrack_eval.trackers.spec import TrackerSpec
 
 MAX_LISTED = 20  # failures printed in the summary; run.json has them all
 MAX_RUNS = 100  # --runs: GOT-10k's protocol is 3; a typo of 10**9 must not try to plan 10**9 repetitions
@@ -96,6 +97,9 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
     listed = benchmark.sequence_names()
     names = select_sequences(listed, options.sequences, options.shard)
     identity = describe_tracker(spec)
+    if options.batch > 1 and has_batched_form(spec) is False:
+        options.log(f"ostrack-eval: {spec.tracker} has no batched form (start/step): --batch {options.batch} "
+                    "tracks one sequence at a time")
     store = ResultStore(options.results, spec.run_name())
     bench = benchmark.name
     summary = RunSummary(bench, store.run_dir, len(names))
@@ -148,10 +152,9 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
 
 
 def _check_batch(spec: TrackerSpec, batch: int) -> None:
+    # a tracker without the batched form (start/step) tracks one sequence at a time instead
     if batch < 1:
         raise UserError(f"--batch must be at least 1, got {batch}")
-    if batch > 1 and not is_ostrack(spec):
-        raise UserError(f"--batch needs an OSTrack tracker; {spec.tracker!r} tracks one sequence at a time")
 
 
 def _check_layout(store: ResultStore, bench: str, names: list[str], runs: int | None) -> None:

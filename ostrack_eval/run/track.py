@@ -15,7 +15,8 @@ import numpy as np
 from ostrack_eval.datasets.base import Sequence
 from ostrack_eval.datasets.sanity import first_frame_problem, init_box_problem
 from ostrack_eval.run.frames import FrameError, FramePrefetcher
-from ostrack_eval.trackers.base import Tracker
+from ostrack_eval.trackers.api import TrackerFault, sequence_info
+from ostrack_eval.trackers.plugins import RunnableTracker
 
 
 class SequenceFailure(Exception):
@@ -32,7 +33,7 @@ class TrackResult:
     times: np.ndarray  # (N,) seconds
 
 
-def track_sequence(tracker: Tracker, seq: Sequence, on_frame: Callable[[], None] | None = None,
+def track_sequence(tracker: RunnableTracker, seq: Sequence, on_frame: Callable[[], None] | None = None,
                    should_stop: Callable[[], bool] | None = None, prefetch: int = 8) -> TrackResult:
     n = seq.num_frames
     if n == 0:
@@ -54,17 +55,17 @@ def track_sequence(tracker: Tracker, seq: Sequence, on_frame: Callable[[], None]
                     if problem is not None:
                         raise SequenceFailure(problem)
                     start = time.perf_counter()
-                    tracker.initialize(image, init_box.copy())
+                    tracker.initialize(image, init_box.copy(), sequence_info(seq))
                     times[0] = time.perf_counter() - start
                     boxes[0] = init_box
                 else:
                     start = time.perf_counter()
-                    out = tracker.track(image)
+                    box = tracker.track(image)  # checked by the wrapper: 4 finite numbers
                     times[i] = time.perf_counter() - start
-                    boxes[i] = _checked_box(out, i)
+                    boxes[i] = box
                 if on_frame is not None:
                     on_frame()
-    except FrameError as exc:
+    except (FrameError, TrackerFault) as exc:
         raise SequenceFailure(str(exc)) from None
     except (SequenceFailure, Stopped):
         raise
@@ -89,13 +90,3 @@ def non_finite_box(boxes: np.ndarray, first_frame: int = 0) -> str | None:
     if not bad.size:
         return None
     return f"tracker returned a non-finite box {boxes[bad[0]].tolist()} at frame {first_frame + int(bad[0])}"
-
-
-def _checked_box(out, frame: int) -> np.ndarray:
-    box = np.asarray(out, dtype=np.float64).reshape(-1)
-    if box.size != 4:
-        raise SequenceFailure(f"tracker returned {box.size} values instead of x,y,w,h at frame {frame}")
-    problem = non_finite_box(box[None], frame)
-    if problem is not None:
-        raise SequenceFailure(problem)
-    return box

@@ -1,19 +1,5 @@
-"""The tracker protocol the runner drives."""
+"""The tracker protocol the runner drives: defined in :mod:`ostrack_eval.trackers.api` (kept importable here)."""
 
-from __future__ import annotations
+from ostrack_eval.trackers.api import BatchedTracker, Tracker
 
-from typing import Protocol, runtime_checkable
-
-import numpy as np
-
-
-@runtime_checkable
-class Tracker(Protocol):
-    """Single-object tracker.
-
-    Frames are RGB ``uint8`` arrays ``(H, W, 3)``; boxes are float ``x, y, w, h`` in frame pixels.
-    """
-
-    def initialize(self, image: np.ndarray, box: np.ndarray) -> None: ...
-
-    def track(self, image: np.ndarray) -> np.ndarray: ...
+__all__ = ["BatchedTracker", "Tracker"]

@@ -1,8 +1,9 @@
-"""Batched multi-sequence tracking: B sequences advance in lockstep, one forward pass per step.
+"""Batched multi-sequence tracking: B sequences advance in lockstep, one ``step`` per frame of all of them.
 
-Each step stacks the search crops of the active sequences (each with its own template tokens and CE
-template mask) into one batch; sequences join as soon as a slot is free and leave when their frames run
-out, so the batch stays full until the last sequences finish. Frames are decoded ahead by a
+Drives any tracker with the batched form of :mod:`ostrack_eval.trackers.api` (``start``/``step``; for
+OSTrack each step stacks the search crops of the active sequences, each with its own template tokens and
+CE template mask, into one forward pass); sequences join as soon as a slot is free and leave when their
+frames run out, so the batch stays full until the last sequences finish. Frames are decoded ahead by a
 :class:`~ostrack_eval.utils.frames.FramePipeline` (a few per sequence, never whole sequences in memory).
 
 Results equal tracking each sequence alone with :class:`OSTrackTracker` (same code per sample; batched
@@ -14,25 +15,23 @@ step, so the times of a run still sum to its tracking time.
 
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 
-from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
+from ostrack_eval.trackers.api import TrackerContext, TrackerFault, sequence_info
 from ostrack_eval.trackers.config import OSTrackConfig
-from ostrack_eval.trackers.engine import FastOptions, SequenceState, TrackingEngine
-from ostrack_eval.trackers.factory import checkpoint_path, config_for_spec
-from ostrack_eval.trackers.model import OSTrack, build_model
-from ostrack_eval.trackers.ostrack_tracker import resolve_device
-from ostrack_eval.trackers.registry import TrackerSpec
+from ostrack_eval.trackers.model import OSTrack
+from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
+from ostrack_eval.trackers.plugins import RunnableTracker, wrap
+from ostrack_eval.trackers.spec import FastOptions, TrackerSpec
 from ostrack_eval.utils.frames import FrameError, FramePipeline
 
 
 class SequenceLike(Protocol):
-    """What :meth:`BatchedOSTrack.run` needs of a sequence (``datasets.base.Sequence`` fits).
+    """What :meth:`BatchedRunner.run` needs of a sequence (``datasets.base.Sequence`` fits).
 
     ``frames``: a list of image paths (decoded by the pipeline) or an iterable of RGB uint8 arrays.
     """
@@ -60,11 +59,10 @@ class _Slot:
     name: str
     frames: Iterator[np.ndarray]
     sequence: SequenceLike
-    # unique per slot (unlike id(), never reused), to notice when the batch's membership changes
-    serial: int = field(default_factory=itertools.count().__next__)
     boxes: list[np.ndarray] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
-    state: SequenceState | None = None
+    state: object = None
+    frame: int = 0  # index of the frame ``next_image`` is
     next_image: np.ndarray | None = None
 
     def result(self, error: str | None = None) -> SequenceResult:
@@ -77,27 +75,19 @@ class _Slot:
             close()
 
 
-class BatchedOSTrack:
-    """Track many sequences at once; ``run`` yields each :class:`SequenceResult` as its sequence finishes."""
+class BatchedRunner:
+    """Track many sequences at once with ``tracker``'s batched form; ``run`` yields each
+    :class:`SequenceResult` as its sequence finishes."""
 
-    def __init__(self, model: OSTrack, cfg: OSTrackConfig, device=None, fast: bool = True,
-                 options: FastOptions | None = None, decode_workers: int = 2, prefetch: int = 4):
-        self.engine = TrackingEngine(model, cfg, resolve_device(device), fast=fast, options=options)
+    def __init__(self, tracker, label: str | None = None, decode_workers: int = 2, prefetch: int = 4):
+        self.tracker: RunnableTracker = wrap(tracker, label or type(tracker).__name__)
+        if not self.tracker.batched:
+            raise ValueError(f"{self.tracker.label} has no batched form (start/step)")
         self.decode_workers, self.prefetch = decode_workers, prefetch
 
     @property
     def device(self):
-        return self.engine.device
-
-    @classmethod
-    def from_spec(cls, spec: TrackerSpec, device=None, **kwargs) -> "BatchedOSTrack":
-        """The batched tracker of an OSTrack :class:`TrackerSpec` (config, variant flags, checkpoint, fast
-        path and its options)."""
-        cfg = config_for_spec(spec)
-        path = checkpoint_path(spec)
-        model = build_model(cfg)
-        apply_state_dict(model, load_state_dict(path), str(path))
-        return cls(model, cfg, device, fast=spec.fast, options=spec.fast_options(), **kwargs)
+        return self.tracker.device
 
     def run(self, sequences: Iterable[SequenceLike], max_batch: int = 8,
             on_frames: Callable[[int], None] | None = None,
@@ -113,7 +103,6 @@ class BatchedOSTrack:
         pending = iter(sequences)
         active: list[_Slot] = []
         upcoming: _Slot | None = None
-        templates, members = None, None
         with FramePipeline(self.decode_workers, self.prefetch) as pipeline:
             try:
                 while True:
@@ -135,25 +124,25 @@ class BatchedOSTrack:
                         return
                     if should_stop is not None and should_stop():
                         return
-                    if members != [s.serial for s in active]:  # re-stack templates when membership changes
-                        members = [s.serial for s in active]
-                        templates = self.engine.batch_templates([s.state for s in active])
                     start = time.perf_counter()
                     try:
-                        boxes = self.engine.step([s.next_image for s in active], [s.state for s in active],
-                                                 templates)
-                    except Exception as exc:  # the whole batch failed: report it on each of its sequences
-                        message = f"tracker raised {type(exc).__name__}: {exc}"
+                        boxes = self.tracker.step([s.next_image for s in active], [s.state for s in active],
+                                                  [(s.name, s.frame) for s in active])
+                    except TrackerFault as exc:  # the whole step failed: report it on each of its sequences
                         for slot in active:
                             slot.close()
-                            yield slot.result(message)
-                        active, members = [], None
+                            yield slot.result(str(exc))
+                        active = []
                         continue
                     per_frame = (time.perf_counter() - start) / len(active)
                     if on_frames is not None:
                         on_frames([s.sequence for s in active])
                     still = []
                     for slot, box in zip(active, boxes):
+                        if isinstance(box, TrackerFault):
+                            slot.close()
+                            yield slot.result(str(box))
+                            continue
                         slot.boxes.append(box)
                         slot.times.append(per_frame)
                         done = self._advance(slot)
@@ -192,10 +181,11 @@ class BatchedOSTrack:
             return slot.result(f"the first ground-truth box {box.tolist()} is not a finite x,y,w,h box")
         start = time.perf_counter()
         try:
-            slot.state = self.engine.start(image, box)
-        except Exception as exc:
+            info = getattr(slot.sequence, "info", None) or sequence_info(slot.sequence)
+            slot.state = self.tracker.start(image, box.copy(), info)
+        except TrackerFault as exc:
             slot.close()
-            return slot.result(f"tracker raised {type(exc).__name__}: {exc}")
+            return slot.result(str(exc))
         slot.times.append(time.perf_counter() - start)
         slot.boxes.append(box.copy())
         if on_frames is not None:
@@ -207,6 +197,7 @@ class BatchedOSTrack:
         """Fetch the slot's next frame; a result when its frames are exhausted or unreadable."""
         try:
             slot.next_image = next(slot.frames)
+            slot.frame += 1
             return None
         except StopIteration:
             error = None
@@ -214,3 +205,23 @@ class BatchedOSTrack:
             error = str(exc)
         slot.close()
         return slot.result(error)
+
+
+class BatchedOSTrack(BatchedRunner):
+    """:class:`BatchedRunner` over an :class:`OSTrackTracker` of ``model`` (fast or faithful network)."""
+
+    def __init__(self, model: OSTrack, cfg: OSTrackConfig, device=None, fast: bool = True,
+                 options: FastOptions | None = None, decode_workers: int = 2, prefetch: int = 4):
+        tracker = OSTrackTracker(model, cfg, device, fast=fast, options=options)
+        super().__init__(tracker, cfg.name, decode_workers, prefetch)
+
+    @property
+    def engine(self):
+        return self.tracker.tracker._engine_for_batches()
+
+    @classmethod
+    def from_spec(cls, spec: TrackerSpec, device=None, **kwargs) -> BatchedRunner:
+        """The batched tracker of an OSTrack :class:`TrackerSpec` (config, variant flags, checkpoint, fast
+        path and its options)."""
+        tracker = OSTrackTracker.from_context(TrackerContext(spec, device, spec.dtype))
+        return BatchedRunner(tracker, spec.tracker, **kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -48,23 +49,38 @@ def template_mask(template_range: str, template_size: int, stride: int, batch: i
     raise ValueError(f"unknown template range {template_range!r}")
 
 
-def rank_scores(attn_t: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Score of each search token: attention from the selected template rows, averaged over rows and heads.
+def mean_scores(probs: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """The official ranking rule: attention averaged over the ranking template rows, then over heads.
+
+    ``probs`` ``(B, heads, rows, Ns)``: attention probabilities from the ranking template rows to the search
+    tokens; ``valid`` ``(B, rows)`` weighs each row 1 or 0 when pairs of a batch rank with different rows
+    (``None``: every row counts). Returns ``(B, Ns)``, higher = kept first.
+    """
+    if valid is None:
+        return probs.mean(dim=2).mean(dim=1)
+    # sum over real rows (others weigh exactly 0) / count: the same mean, per pair
+    return ((probs * valid[:, None, :, None]).sum(dim=2) / valid.sum(1).clamp(min=1)[:, None, None]).mean(dim=1)
+
+
+ScoreRule = Callable[[torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+
+
+def rank_scores(attn_t: torch.Tensor, mask: torch.Tensor | None, rule: ScoreRule = mean_scores) -> torch.Tensor:
+    """Score of each search token under ``rule`` (:func:`mean_scores`) from the selected template rows.
 
     ``attn_t`` is ``(B, heads, Nz, Ns)``; ``mask`` ``(B, Nz)`` bool or ``None`` (all rows).
     """
     if mask is None:
-        return attn_t.mean(dim=2).mean(dim=1)
+        return rule(attn_t, None)
     counts = mask.sum(dim=1)
     if bool((counts == counts[0]).all()):
         # Same row count for every pair: boolean-select exactly as the official code does, so the
         # reduction order (and therefore ties in the ranking) is bit-identical.
         b, h, _, ns = attn_t.shape
         sel = mask[:, None, :, None].expand(-1, h, -1, ns)
-        return attn_t[sel].view(b, h, -1, ns).mean(dim=2).mean(dim=1)
-    # GT_BOX masks differ in size between pairs of a batch: the same mean, row counts per pair.
-    w = mask.to(attn_t.dtype) / counts.clamp(min=1).to(attn_t.dtype)[:, None]
-    return torch.einsum("bhts,bt->bhs", attn_t, w).mean(dim=1)
+        return rule(attn_t[sel].view(b, h, -1, ns), None)
+    # GT_BOX masks differ in size between pairs of a batch: every row, weighted by the mask
+    return rule(attn_t, mask.to(attn_t.dtype))
 
 
 def eliminate(tokens: torch.Tensor, scores: torch.Tensor, num_template: int, keep_ratio: float,

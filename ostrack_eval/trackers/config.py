@@ -73,15 +73,26 @@ class OSTrackConfig:
     def ce_enabled(self) -> bool:
         return bool(self.ce_loc) and any(r < 1.0 for r in self.ce_keep_ratio)
 
-    def with_variant(self, no_ce: bool = False, keep_ratio: float | None = None,
+    def with_variant(self, no_ce: bool = False, keep_ratio: float | tuple[float, ...] | None = None,
                      ce_template: str | None = None) -> "OSTrackConfig":
-        """Apply the CLI variant flags (``--no-ce``, ``--keep-ratio``, ``--ce-template``)."""
+        """Apply the CLI variant flags (``--no-ce``, ``--keep-ratio``, ``--ce-template``).
+
+        ``keep_ratio`` is one ρ for every CE layer or a tuple of one per CE layer (the official
+        ``CE_KEEP_RATIO`` list).
+        """
         cfg = self
         if no_ce:
             cfg = replace(cfg, ce_loc=(), ce_keep_ratio=())
         if keep_ratio is not None:
             loc = cfg.ce_loc or (3, 6, 9)
-            cfg = replace(cfg, ce_loc=loc, ce_keep_ratio=tuple(float(keep_ratio) for _ in loc))
+            if isinstance(keep_ratio, (tuple, list)):
+                if len(keep_ratio) != len(loc):
+                    raise UserError(f"--keep-ratio: {len(keep_ratio)} values for {len(loc)} CE layers "
+                                    f"(blocks {', '.join(map(str, loc))}); give one value or one per CE layer")
+                ratios = tuple(float(r) for r in keep_ratio)
+            else:
+                ratios = tuple(float(keep_ratio) for _ in loc)
+            cfg = replace(cfg, ce_loc=loc, ce_keep_ratio=ratios)
         if ce_template is not None:
             cfg = replace(cfg, ce_template_range=_CLI_TO_RANGE[ce_template])
         return cfg
@@ -122,29 +133,49 @@ def get_preset(name: str) -> OSTrackConfig:
         raise UserError(f"unknown OSTrack preset {name!r}; known: {', '.join(PRESETS)}") from None
 
 
+# What ``lib/config/ostrack/config.py`` of the official code sets when an experiment YAML leaves a key out.
+OFFICIAL_DEFAULTS = {
+    "BACKBONE.TYPE": "vit_base_patch16_224",  # the plain ViT: a CE backbone must be asked for
+    "BACKBONE.STRIDE": 16,
+    "BACKBONE.CE_LOC": [],
+    "BACKBONE.CE_KEEP_RATIO": [],
+    "BACKBONE.CE_TEMPLATE_RANGE": "ALL",
+    "HEAD.TYPE": "CENTER",
+    "HEAD.NUM_CHANNELS": 256,
+    "TEMPLATE.SIZE": 128, "TEMPLATE.FACTOR": 2.0,  # DATA.* and TEST.* alike
+    "SEARCH.SIZE": 320, "SEARCH.FACTOR": 5.0,
+}
+
+
 def _from_official(doc: dict, name: str) -> OSTrackConfig:
-    model = doc.get("MODEL", {})
-    backbone = model.get("BACKBONE", {})
-    btype = backbone.get("TYPE", "vit_base_patch16_224_ce")
+    d = OFFICIAL_DEFAULTS
+    model = doc.get("MODEL") or {}
+    backbone = model.get("BACKBONE") or {}
+    head = model.get("HEAD") or {}
+    btype = backbone.get("TYPE", d["BACKBONE.TYPE"])
     if btype not in _VIT_TYPES:
         raise UserError(f"backbone type {btype!r} is not supported (known: {', '.join(_VIT_TYPES)})")
-    if model.get("HEAD", {}).get("TYPE", "CENTER") != "CENTER":
+    if head.get("TYPE", d["HEAD.TYPE"]) != "CENTER":
         raise UserError("only the CENTER head of OSTrack is supported")
     dim, depth, heads = _VIT_TYPES[btype]
-    test = doc.get("TEST", {})
-    data = doc.get("DATA", {})
-    ce_loc = tuple(backbone.get("CE_LOC") or ()) if btype.endswith("_ce") else ()
-    keep = tuple(float(r) for r in (backbone.get("CE_KEEP_RATIO") or ())) if ce_loc else ()
+    test = doc.get("TEST") or {}
+    data = doc.get("DATA") or {}
+
+    def crop(part: str, key: str):
+        # the tracker crops at TEST.*; a YAML without it gets the size the model was built for (DATA.*), which
+        # the official tracker would need too, else the official default
+        return test.get(f"{part}_{key}", (data.get(part) or {}).get(key, d[f"{part}.{key}"]))
+
+    ce_loc = tuple(backbone.get("CE_LOC") or d["BACKBONE.CE_LOC"]) if btype.endswith("_ce") else ()
+    keep = tuple(float(r) for r in (backbone.get("CE_KEEP_RATIO") or d["BACKBONE.CE_KEEP_RATIO"])) if ce_loc else ()
     return OSTrackConfig(
         name=name, embed_dim=dim, depth=depth, num_heads=heads,
-        patch_size=int(backbone.get("STRIDE", 16)),
+        patch_size=int(backbone.get("STRIDE", d["BACKBONE.STRIDE"])),
         ce_loc=ce_loc, ce_keep_ratio=keep,
-        ce_template_range=backbone.get("CE_TEMPLATE_RANGE", "CTR_POINT") if ce_loc else "CTR_POINT",
-        head_channels=int(model.get("HEAD", {}).get("NUM_CHANNELS", 256)),
-        template_size=int(test.get("TEMPLATE_SIZE", data.get("TEMPLATE", {}).get("SIZE", 128))),
-        template_factor=float(test.get("TEMPLATE_FACTOR", data.get("TEMPLATE", {}).get("FACTOR", 2.0))),
-        search_size=int(test.get("SEARCH_SIZE", data.get("SEARCH", {}).get("SIZE", 256))),
-        search_factor=float(test.get("SEARCH_FACTOR", data.get("SEARCH", {}).get("FACTOR", 4.0))),
+        ce_template_range=backbone.get("CE_TEMPLATE_RANGE", d["BACKBONE.CE_TEMPLATE_RANGE"]),
+        head_channels=int(head.get("NUM_CHANNELS", d["HEAD.NUM_CHANNELS"])),
+        template_size=int(crop("TEMPLATE", "SIZE")), template_factor=float(crop("TEMPLATE", "FACTOR")),
+        search_size=int(crop("SEARCH", "SIZE")), search_factor=float(crop("SEARCH", "FACTOR")),
         checkpoint_name=name,
     )
 

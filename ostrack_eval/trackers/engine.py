@@ -20,28 +20,10 @@ from ostrack_eval.trackers.fast import TemplateState
 from ostrack_eval.trackers.model import OSTrack
 from ostrack_eval.trackers.preprocess import (clip_box, hann2d, map_box_back, normalize_patch, sample_target,
                                               transform_image_to_crop)
-from ostrack_eval.trackers.registry import DTYPES, check_fast_options
+from ostrack_eval.trackers.spec import DTYPES, FastOptions
 
 # autocast dtype of each of the spec's dtype names (fp32: no autocast)
 AUTOCAST: dict[str, torch.dtype | None] = dict(zip(DTYPES, (None, torch.bfloat16, torch.float16)))
-
-
-@dataclass(frozen=True)
-class FastOptions:
-    """Switches of the fast path. The defaults are its exact-maths form: fp32, eager, crops by cv2.
-
-    ``dtype``: run the network under autocast (``bf16``/``fp16``; on CUDA mainly). ``compile``: a
-    ``torch.compile`` mode (the whole step is one graph, ``fullgraph=True``); ``reduce-overhead`` and
-    ``cudagraphs`` replay CUDA graphs on a GPU (one per batch size).
-    ``device_crop``: crop and resize on the model's device (:func:`crops.crop_torch`) instead of cv2.
-    """
-
-    dtype: str = "fp32"
-    compile: str | None = None
-    device_crop: bool = False
-
-    def __post_init__(self):
-        check_fast_options(self.dtype, self.compile)
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""From a :class:`TrackerSpec` to a ready OSTrack tracker: config, weights, device."""
+"""From a :class:`TrackerSpec` to an OSTrack network with its weights: config, checkpoint, model.
+
+The tracker around it is :class:`~ostrack_eval.trackers.ostrack_tracker.OSTrackTracker`, built from here.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ from pathlib import Path
 from ostrack_eval.errors import UserError
 from ostrack_eval.trackers.checkpoint import apply_state_dict, load_state_dict
 from ostrack_eval.trackers.config import OSTrackConfig, get_preset, load_config
-from ostrack_eval.trackers.model import build_model
-from ostrack_eval.trackers.ostrack_tracker import OSTrackTracker
-from ostrack_eval.trackers.registry import TrackerSpec, is_config_path
+from ostrack_eval.trackers.model import OSTrack, build_model
+from ostrack_eval.trackers.spec import TrackerSpec, is_config_path
 
 CHECKPOINT_DIR = Path("trackers") / "checkpoints"
 # Presets whose weights ship inside the package (trained here, see ``ostrack-eval train-tiny``).
@@ -43,9 +45,10 @@ def checkpoint_path(spec: TrackerSpec) -> Path:
     return path
 
 
-def build_ostrack_tracker(spec: TrackerSpec, device=None) -> OSTrackTracker:
-    cfg = config_for_spec(spec)
+def build_ostrack_model(spec: TrackerSpec, cfg: OSTrackConfig | None = None) -> tuple[OSTrack, OSTrackConfig]:
+    """The network ``spec`` names (``cfg``: its config, when already resolved) with its checkpoint loaded."""
+    cfg = cfg if cfg is not None else config_for_spec(spec)
     path = checkpoint_path(spec)
     model = build_model(cfg)
     apply_state_dict(model, load_state_dict(path), str(path))
-    return OSTrackTracker(model, cfg, device=device, fast=spec.fast, options=spec.fast_options())
+    return model, cfg

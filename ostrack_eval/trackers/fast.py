@@ -39,12 +39,12 @@ from typing import TYPE_CHECKING, NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ostrack_eval.trackers.ce import keep_count
+from ostrack_eval.trackers.ce import keep_count, mean_scores
 from ostrack_eval.trackers.gemm import GemmCache
+from ostrack_eval.trackers.vit import BackboneOutput, Block, CEStage, VisionTransformerCE
 
 if TYPE_CHECKING:
     from ostrack_eval.trackers.head import CenterPredictor
-    from ostrack_eval.trackers.vit import Block, VisionTransformerCE
 
 # four 3×3 convolutions before the 1×1 output layer: a cell depends on a (2·4+1)² window
 _HEAD_RADIUS = 4
@@ -72,7 +72,7 @@ class TemplateState:
     def batch(self) -> int:
         return self.tokens.shape[0]
 
-    def with_first_block(self, bb: "VisionTransformerCE") -> "TemplateState":
+    def with_first_block(self, bb: VisionTransformerCE) -> "TemplateState":
         """This state with :attr:`qkv0` computed (once per sequence, in the caller's autocast)."""
         return dataclasses.replace(self, qkv0=first_block_qkv(bb, self.tokens))
 
@@ -117,7 +117,7 @@ def _cat_qkv0(states: list[TemplateState]) -> torch.Tensor | None:
     return torch.cat([s.qkv0 for s in states])
 
 
-def first_block_qkv(bb: "VisionTransformerCE", tokens: torch.Tensor) -> torch.Tensor:
+def first_block_qkv(bb: VisionTransformerCE, tokens: torch.Tensor) -> torch.Tensor:
     """q, k, v of the first block for the template tokens ``(B, Nz, C)``: ``qkv(norm1(tokens))``, the same
     every frame (attention mixes in the search tokens only after them)."""
     blk = bb.blocks[0]
@@ -142,19 +142,16 @@ class FastBackboneResult:
     index: torch.Tensor | None  # (B, n) their positions in the map; None: all, in order
 
 
-def _rank_scores(q: torch.Tensor, k: torch.Tensor, nz: int, tmpl: TemplateState, scale: float) -> torch.Tensor:
-    """Mean attention from the ranking template rows to each search token (rows, then heads)."""
+def _rank_scores(q: torch.Tensor, k: torch.Tensor, nz: int, tmpl: TemplateState, scale: float,
+                 rule) -> torch.Tensor:
+    """``rule`` (:func:`ce.mean_scores`) over the attention from the ranking template rows to the search tokens."""
     if tmpl.rank_rows is None:
         q_rows = q[:, :, :nz]
     else:
         h, d = q.shape[1], q.shape[3]
         q_rows = q.gather(2, tmpl.rank_rows[:, None, :, None].expand(-1, h, -1, d))
     probs = ((q_rows @ k.transpose(-2, -1)) * scale).softmax(dim=-1)[..., nz:]
-    if tmpl.rank_valid is None:
-        return probs.mean(dim=2).mean(dim=1)
-    valid = tmpl.rank_valid
-    # sum over real rows (padding rows weigh exactly 0) / count: the same mean, per pair
-    return ((probs * valid[:, None, :, None]).sum(dim=2) / valid.sum(1).clamp(min=1)[:, None, None]).mean(dim=1)
+    return rule(probs, tmpl.rank_valid)
 
 
 def _flat_rows(index: torch.Tensor, rows_per_sample: int) -> torch.Tensor:
@@ -180,8 +177,9 @@ def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float) 
     return torch.matmul(q, k.transpose(-2, -1)).mul_(scale).softmax(dim=-1) @ v
 
 
-def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: int, ratio: float | None,
-           index: torch.Tensor | None, drop_template: bool, gemm: GemmCache, z_qkv: torch.Tensor | None = None):
+def _block(blk: Block, t: torch.Tensor, nz: int, tmpl: TemplateState, layer: int, ratio: float | None,
+           index: torch.Tensor | None, drop_template: bool, gemm: GemmCache, z_qkv: torch.Tensor | None = None,
+           rule=mean_scores):
     """One transformer block; returns ``(tokens, search index, elimination or None)``.
 
     ``z_qkv``: the template rows' q, k, v, known already (first block); only the search rows' are computed.
@@ -202,7 +200,7 @@ def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: i
     rows = None  # token rows whose outputs are needed; None = all
     stage = None
     if ratio is not None:
-        scores = _rank_scores(q, k, nz, tmpl, attn.scale)
+        scores = _rank_scores(q, k, nz, tmpl, attn.scale, rule)
         ns = n - nz
         n_keep = keep_count(ratio, ns)
         if index is None:
@@ -234,7 +232,7 @@ def _block(blk: "Block", t: torch.Tensor, nz: int, tmpl: TemplateState, layer: i
     return t, index, stage
 
 
-def _embed_search(bb: "VisionTransformerCE", x: torch.Tensor, gemm: GemmCache) -> torch.Tensor:
+def _embed_search(bb: VisionTransformerCE, x: torch.Tensor, gemm: GemmCache) -> torch.Tensor:
     """``bb.embed_search(x)``; with packed GEMMs the patch convolution as one (stride = kernel: no overlap)."""
     conv = bb.patch_embed.proj
     if not gemm.handles(x, conv.weight):
@@ -245,7 +243,7 @@ def _embed_search(bb: "VisionTransformerCE", x: torch.Tensor, gemm: GemmCache) -
     return gemm.linear(patches, conv.weight, conv.bias, layout="patches") + bb.pos_embed_x
 
 
-def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: TemplateState,
+def backbone_forward_fast(bb: VisionTransformerCE, x: torch.Tensor, tmpl: TemplateState,
                           ce_keep_rate: float | None = None, template_out: bool = True,
                           gemm: GemmCache | None = None) -> FastBackboneResult:
     """The backbone on normalised search images ``x`` (B, 3, H, W) with pre-embedded template tokens.
@@ -267,7 +265,8 @@ def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: Temp
         ratio = bb.block_keep_ratio(i, ce_keep_rate)
         rank = ratio if i in bb.ce_loc and ratio < 1 else None
         drop = not template_out and i == depth - 1
-        t, index, stage = _block(blk, t, nz, tmpl, i, rank, index, drop, gemm, z_qkv if i == 0 else None)
+        t, index, stage = _block(blk, t, nz, tmpl, i, rank, index, drop, gemm, z_qkv if i == 0 else None,
+                                 bb.score_rule)
         if stage is not None:
             stages.append(stage)
     t = bb.norm(t)
@@ -280,6 +279,19 @@ def backbone_forward_fast(bb: "VisionTransformerCE", x: torch.Tensor, tmpl: Temp
         search = s.new_zeros(b, bb.num_search, c)
         search.scatter_(1, index[:, :, None].expand(-1, -1, c), s)
     return FastBackboneResult(search, template, stages, s, index)
+
+
+def backbone_forward(bb: VisionTransformerCE, x: torch.Tensor, z_tokens: torch.Tensor,
+                     ce_template_mask: torch.Tensor | None = None,
+                     ce_keep_rate: float | None = None) -> BackboneOutput:
+    """The fast path behind the faithful backbone's interface (full token output; block tokens are not kept)."""
+    b = x.shape[0]
+    if z_tokens.shape[0] != b:
+        z_tokens = z_tokens.expand(b, -1, -1)
+    state = TemplateState.from_mask(z_tokens, ce_template_mask)
+    res = backbone_forward_fast(bb, x, state, ce_keep_rate, template_out=True, gemm=bb.gemm)
+    stages = [CEStage(st.layer, st.scores, st.kept_index, st.removed_index) for st in res.stages]
+    return BackboneOutput(tokens=torch.cat([res.template, res.search], dim=1), ce=stages)
 
 
 def _clamped_sigmoid(x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,10 @@ import numpy as np
 
 
 class IdentityTracker:
-    def initialize(self, image: np.ndarray, box: np.ndarray) -> None:
+    def __init__(self, context=None):
+        pass  # nothing to configure: no weights, no device
+
+    def initialize(self, image: np.ndarray, box: np.ndarray, info=None) -> None:
         self._box = np.asarray(box, dtype=np.float64).copy()
 
     def track(self, image: np.ndarray) -> np.ndarray:

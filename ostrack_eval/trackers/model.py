@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ostrack_eval.trackers.config import OSTrackConfig
-from ostrack_eval.trackers.fast import TemplateState, backbone_forward_fast, head_decode_tokens
+from ostrack_eval.trackers.fast import TemplateState, backbone_forward, backbone_forward_fast, head_decode_tokens
 from ostrack_eval.trackers.head import CenterPredictor
 from ostrack_eval.trackers.vit import VisionTransformerCE
 
@@ -23,20 +23,19 @@ class OSTrack(nn.Module):
         self.box_head = CenterPredictor(cfg.embed_dim, cfg.head_channels, cfg.feat_sz_s)
         self.feat_sz_s = cfg.feat_sz_s
         self.feat_len_s = cfg.num_search_tokens
-
-    @property
-    def fast(self) -> bool:
-        return self.backbone.fast
-
-    @fast.setter
-    def fast(self, value: bool) -> None:
-        self.backbone.fast = bool(value)
+        # forward through the fast path (:mod:`ostrack_eval.trackers.fast`) instead of the faithful backbone
+        self.fast = False
 
     def forward(self, template: torch.Tensor | None, search: torch.Tensor,
                 ce_template_mask: torch.Tensor | None = None, ce_keep_rate: float | None = None,
                 template_tokens: torch.Tensor | None = None, keep_block_tokens: bool = False) -> dict:
-        feats = self.backbone(template, search, ce_template_mask, ce_keep_rate, z_tokens=template_tokens,
-                              keep_block_tokens=keep_block_tokens)
+        if self.fast:
+            if template_tokens is None:
+                template_tokens = self.backbone.embed_template(template)
+            feats = backbone_forward(self.backbone, search, template_tokens, ce_template_mask, ce_keep_rate)
+        else:
+            feats = self.backbone(template, search, ce_template_mask, ce_keep_rate, z_tokens=template_tokens,
+                                  keep_block_tokens=keep_block_tokens)
         out = self.forward_head(feats.tokens)
         out["backbone_feat"] = feats.tokens
         out["ce"] = feats.ce

@@ -3,11 +3,11 @@
 Module and parameter names follow the official ``VisionTransformerCE`` so official checkpoints load
 strictly. Two attention paths give the same maths:
 
-* ``fast=False`` (default, faithful): the explicit ``softmax(q kᵀ · scale) v`` of the official code, op for
-  op, so each stage matches the official one to fp32 rounding (tests/test_model_forward.py) and the CE
-  rankings are identical.
-* ``fast=True``: :mod:`ostrack_eval.trackers.fast` (fused attention, only the work the outputs need);
-  same maths, different fp32 rounding.
+* this module (faithful): the explicit ``softmax(q kᵀ · scale) v`` of the official code, op for op, so each
+  stage matches the official one to fp32 rounding (tests/test_model_forward.py) and the CE rankings are
+  identical. It stands alone: nothing here knows of the fast path.
+* :mod:`ostrack_eval.trackers.fast`, built on these modules (fused attention, only the work the outputs
+  need); same maths, different fp32 rounding. :class:`~ostrack_eval.trackers.model.OSTrack` picks one.
 
 The blocks are written out rather than taken from timm (which the official code builds on): CE needs the
 attention probabilities that timm's fused ``Attention`` does not return, and timm cannot be a dependency
@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ostrack_eval.trackers.ce import eliminate, rank_scores
-from ostrack_eval.trackers.fast import TemplateState, backbone_forward_fast
+from ostrack_eval.trackers.ce import eliminate, mean_scores, rank_scores
 from ostrack_eval.trackers.gemm import GemmCache
 
 
@@ -122,7 +121,9 @@ class VisionTransformerCE(nn.Module):
         self.blocks = nn.ModuleList(
             Block(embed_dim, num_heads, mlp_ratio, qkv_bias, keep.get(i, 1.0)) for i in range(depth))
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
-        self.fast = False
+        # how CE ranks the search tokens from the ranking rows' attention (:func:`ce.mean_scores`'s signature);
+        # a tracker may swap it (:meth:`OSTrackTracker.ce_scores`)
+        self.score_rule = mean_scores
         # the fast path's CPU GEMMs (backend, packed weights made on first use); not part of the state dict
         self.gemm = GemmCache()
 
@@ -147,8 +148,6 @@ class VisionTransformerCE(nn.Module):
         """
         if z_tokens is None:
             z_tokens = self.embed_template(z)
-        if self.fast:
-            return self._forward_fast(x, z_tokens, ce_template_mask, ce_keep_rate)
         x_tok = self.embed_search(x)
         if z_tokens.shape[0] != x_tok.shape[0]:
             z_tokens = z_tokens.expand(x_tok.shape[0], -1, -1)
@@ -162,7 +161,7 @@ class VisionTransformerCE(nn.Module):
             h, attn_t = blk.attn(blk.norm1(tokens), need_attn=do_ce, num_template=nz)
             tokens = tokens + h
             if do_ce:
-                scores = rank_scores(attn_t, ce_template_mask)
+                scores = rank_scores(attn_t, ce_template_mask, self.score_rule)
                 tokens, kept, removed = eliminate(tokens, scores, nz, ratio, global_index)
                 out.ce.append(CEStage(i, scores, kept, removed))
                 global_index = kept
@@ -179,15 +178,3 @@ class VisionTransformerCE(nn.Module):
             s_out = full
         out.tokens = torch.cat([z_out, s_out], dim=1)
         return out
-
-    def _forward_fast(self, x: torch.Tensor, z_tokens: torch.Tensor, ce_template_mask: torch.Tensor | None,
-                      ce_keep_rate: float | None) -> BackboneOutput:
-        """The fast path behind the faithful interface (full token output; block tokens are not kept)."""
-        b = x.shape[0]
-        if z_tokens.shape[0] != b:
-            z_tokens = z_tokens.expand(b, -1, -1)
-        state = TemplateState.from_mask(z_tokens, ce_template_mask)
-        res = backbone_forward_fast(self, x, state, ce_keep_rate, template_out=True, gemm=self.gemm)
-        search = res.search
-        stages = [CEStage(st.layer, st.scores, st.kept_index, st.removed_index) for st in res.stages]
-        return BackboneOutput(tokens=torch.cat([res.template, search], dim=1), ce=stages)

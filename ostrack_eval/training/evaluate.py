@@ -14,7 +14,7 @@ import numpy as np
 
 from ostrack_eval.datasets.synth import TEST_SCENARIOS, generate_sequence
 from ostrack_eval.metrics import auc_mean, pytracking_frames, success_curve
-from ostrack_eval.trackers.base import Tracker
+from ostrack_eval.trackers.api import Tracker
 from ostrack_eval.trackers.registry import TrackerSpec, build_tracker
 
 DemoSequence = tuple[list[np.ndarray], np.ndarray]  # (RGB frames, ground truth x, y, w, h)
