@@ -82,7 +82,8 @@ def process_job(tracker: Tracker, store: ResultStore, bench: str, job: Job, emit
     emit(("done", worker, job.name, frames, seconds))
 
 
-def _build(spec: TrackerSpec, device: str | None, batch: int):
+def build_run_tracker(spec: TrackerSpec, device: str | None, batch: int):
+    """The tracker a worker runs: the batched OSTrack engine for ``batch > 1``, else the registry's."""
     if batch > 1:
         from ostrack_eval.trackers.batched import BatchedOSTrack
 
@@ -106,7 +107,7 @@ def process_jobs(tracker, store: ResultStore, bench: str, jobs: Iterable[Job], e
 def run_inline(jobs: list[Job], spec: TrackerSpec, device: str | None, store: ResultStore, bench: str,
                monitor: RunMonitor, batch: int = 1) -> None:
     retain_freed_memory()  # this process tracks: no page faults on every step's tensors
-    tracker = _build(spec, device, batch)
+    tracker = build_run_tracker(spec, device, batch)
     monitor.handle(("ready", 0, device_report(getattr(tracker, "device", device))))
     try:
         process_jobs(tracker, store, bench, jobs, monitor.handle, monitor.should_stop, batch)
@@ -191,7 +192,7 @@ def worker_main(wid: int, spec: TrackerSpec, device: str | None, cpu_threads: in
     _watch_parent(parent_pid)
     retain_freed_memory()
     try:
-        tracker = _build(spec, device, batch)
+        tracker = build_run_tracker(spec, device, batch)
         torch = sys.modules.get("torch")
         if cpu_threads and torch is not None:  # only trackers that use torch need their threads capped
             torch.set_num_threads(cpu_threads)
