@@ -101,7 +101,7 @@ def test_batched_actors_track_in_lockstep_like_one_at_a_time(ray_address, demo_l
     folder = tmp_path / spec.run_name() / "demo"
     for seq in DEMO_SUBSET:  # batches change float rounding, not the boxes (the local batched tests' bound)
         np.testing.assert_allclose(read_boxes(folder / f"{seq}.txt"), read_boxes(demo_local / f"{seq}.txt"),
-                                   atol=1e-3, rtol=0)
+                                   atol=5e-3, rtol=0)  # test_run_batched.FILE_TOL
     assert _time_rows(folder) == _time_rows(demo_local)
 
 
@@ -235,3 +235,12 @@ def test_ray_options_need_the_ray_executor(tmp_path, capsys):
     assert not (tmp_path / "res").exists()
     with pytest.raises(UserError, match="--device cuda:1: with --executor ray"):
         RaySettings().check("cuda:1")
+
+
+def test_an_address_where_no_head_listens_is_refused_at_once(tmp_path):
+    pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[ray]'")
+    small = make_bench(tmp_path / "data", {"a": 3})
+    options = RunOptions(results=tmp_path / "res", progress=False, ray=RaySettings(address="127.0.0.1:1"))
+    with pytest.raises(UserError, match="--ray-address 127.0.0.1:1: no Ray head answers there"):
+        run_benchmark(small, TrackerSpec("identity"), options)
+    assert not (tmp_path / "res").exists()

@@ -65,10 +65,23 @@ class RaySettings:
             raise UserError(f"--device {device}: with --executor ray every actor gets a device of its own: "
                             "use --device cuda (one GPU per actor) or --device cpu")
         import_ray()
+        _check_reachable(self.address)
 
     def describe(self) -> dict:
         return {"executor": "ray", "address": self.address or os.environ.get("RAY_ADDRESS") or "local",
                 "actors": self.actors, "cpus_per_actor": self.cpus_per_actor}
+
+
+def _check_reachable(address: str | None) -> None:
+    """Ray waits minutes for a head that is not there: say so at once when nothing listens at HOST:PORT."""
+    host, _, port = (address or "").rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return  # "auto", $RAY_ADDRESS, ray:// client addresses: Ray resolves those itself
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise UserError(f"--ray-address {address}: no Ray head answers there ({exc.strerror or exc}); start "
+                        "one with `ray start --head` or give its address") from None
 
 
 def import_ray():
@@ -381,16 +394,16 @@ class _Connection:
         ray, settings = self.ray, self.settings
         if ray.is_initialized():
             return self
-        address = settings.address or os.environ.get("RAY_ADDRESS")
+        address = settings.address or os.environ.get("RAY_ADDRESS") or None
         quiet = {"log_to_driver": False, "logging_level": logging.ERROR}  # faults are reported as events
         try:
-            if address is None:
+            if address is None:  # "local": a new instance, even where `ray start` left one running
                 wanted = (settings.actors or 1) * settings.cpus_per_actor
-                ray.init(num_cpus=max(_cores(), wanted), object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-                         include_dashboard=False, **quiet)
+                ray.init(address="local", num_cpus=max(_cores(), wanted),
+                         object_store_memory=LOCAL_OBJECT_STORE_BYTES, include_dashboard=False, **quiet)
             else:
                 ray.init(address=address, **quiet)
-        except ConnectionError as exc:
+        except (ConnectionError, ValueError) as exc:  # no cluster there, or not an address
             raise UserError(f"--ray-address {address}: cannot connect to a Ray cluster ({_first_line(exc)})") from None
         self.started = True
         return self
