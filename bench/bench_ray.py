@@ -51,13 +51,12 @@ def main() -> None:
     _run([sys.executable, "-m", "ostrack_eval", "datasets", "list"], env)  # renders the demo if needed
     with tempfile.TemporaryDirectory(prefix="bench_ray_") as tmp:
         tmp = Path(tmp)
-        ray_dir = tmp / "ray-head"
         head = subprocess.run(["ray", "start", "--head", "--num-cpus", "2", "--include-dashboard", "false",
-                               "--object-store-memory", str(96 * 2**20), "--temp-dir", str(ray_dir),
-                               "--port", "6390"], capture_output=True, text=True, env=env)
+                               "--object-store-memory", str(96 * 2**20), "--disable-usage-stats"],
+                              capture_output=True, text=True, env=env)
         if head.returncode != 0:
             sys.exit(f"ray start --head failed:\n{head.stderr}")
-        address = "127.0.0.1:6390"
+        address = "auto"  # the instance `ray start` just recorded as this machine's current cluster
         ways = {"local (--workers 2)": [],
                 "ray, own local instance (2 actors)": ["--executor", "ray"],
                 "ray, running cluster (2 actors)": ["--executor", "ray", "--ray-address", address]}
