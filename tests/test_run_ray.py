@@ -244,3 +244,33 @@ def test_an_address_where_no_head_listens_is_refused_at_once(tmp_path):
     with pytest.raises(UserError, match="--ray-address 127.0.0.1:1: no Ray head answers there"):
         run_benchmark(small, TrackerSpec("identity"), options)
     assert not (tmp_path / "res").exists()
+
+
+def test_a_sequence_stored_before_its_actor_died_is_kept_and_the_rest_requeued(ray_address, tmp_path):
+    # the window a kill rarely hits: the actor's result reached the driver, its "done" did not
+    import ray
+
+    from ostrack_eval.run.monitor import RunMonitor
+    from ostrack_eval.run.plan import Job
+    from ostrack_eval.run.ray_executor import _ActorShape, _Assignment, _RayRun, _Slot
+
+    small = make_bench(tmp_path / "data", {"a": 4, "b": 6})
+    jobs = [Job(small.load("b")), Job(small.load("a"))]
+    logged: list[str] = []
+    monitor = RunMonitor("tiny", jobs, progress=False, log=logged.append)
+    store = ResultStore(tmp_path / "res", "identity")
+    run = _RayRun(ray, [], TrackerSpec("identity"), store, "tiny", monitor, 1,
+                  _ActorShape(1, "cpu", 1, {"num_cpus": 1}), small.root)
+    run.replacements_left = 0  # no new actor: this checks the driver's books only
+    slot = run.slots[7] = _Slot(7, handle=None, ref=None, ready=True, node="n1")
+    for job in jobs:
+        slot.assigned[job.name] = _Assignment(job, None, started=True)
+        monitor.handle(("start", 7, job.name))
+    boxes = np.tile(small.load("a").init_box, (4, 1))
+    run._store(slot, ("result", 7, "a", None, boxes, np.full(4, 0.5)))
+    run._lost(slot, RuntimeError("actor process killed\ndetails"))
+    assert monitor.completed == ["a"] and (monitor.frames, monitor.track_seconds) == (4, 2.0)
+    assert [j.name for j in run.pending] == ["b"] and run.attempts == {"b": 1}
+    assert store.is_done("tiny", "a", 4) and not store.is_done("tiny", "b", 6)
+    assert "Ray actor 7 on node n1 died (RuntimeError: actor process killed); 1 sequence(s) go back" in logged[0]
+    assert monitor.fatal is not None and "every Ray actor died" in monitor.fatal[0]  # none left to take b

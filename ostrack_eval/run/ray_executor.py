@@ -198,7 +198,9 @@ class TrackerActor:
 class _Assignment:
     job: Job
     reps: list[int] | None  # repetitions not yet stored (None: single run)
-    kept_frames: int = 0  # frames of the repetitions already stored
+    stored_frames: int = 0  # frames of the results already stored
+    stored_seconds: float = 0.0
+    complete: bool = False  # every result stored (the actor may die before it says "done")
     started: bool = False
 
 
@@ -308,16 +310,22 @@ class _RayRun:
             else:
                 self.store.write_repetition(self.bench, seq, rep, boxes, times)
                 task.reps.remove(rep)
-                task.kept_frames += len(times)
         except ResultWriteError as exc:  # every later result would hit the same disk: end the run
             self.monitor.handle(("fatal", wid, str(exc), True))
+            return
+        task.stored_frames += len(times)
+        task.stored_seconds += float(np.sum(times))
+        task.complete = not task.reps
 
     def _lost(self, slot: _Slot, exc: Exception) -> None:
         del self.slots[slot.wid]
         reason = _first_line(exc)
         back = []
         for seq, task in slot.assigned.items():
-            self.monitor.retry(slot.wid, seq, task.kept_frames)
+            if task.complete:  # stored, only its "done" was lost with the actor: not to be tracked again
+                self.monitor.handle(("done", slot.wid, seq, task.stored_frames, task.stored_seconds))
+                continue
+            self.monitor.retry(slot.wid, seq, task.stored_frames)
             if task.started:
                 self.attempts[seq] = self.attempts.get(seq, 0) + 1
             if self.attempts.get(seq, 0) >= MAX_ATTEMPTS:
