@@ -274,3 +274,20 @@ def test_a_sequence_stored_before_its_actor_died_is_kept_and_the_rest_requeued(r
     assert store.is_done("tiny", "a", 4) and not store.is_done("tiny", "b", 6)
     assert "Ray actor 7 on node n1 died (RuntimeError: actor process killed); 1 sequence(s) go back" in logged[0]
     assert monitor.fatal is not None and "every Ray actor died" in monitor.fatal[0]  # none left to take b
+
+
+@pytest.mark.parametrize("fail_fast", [False, True])
+def test_a_failing_sequence_is_reported_and_fail_fast_stops_the_actors(ray_address, tmp_path, fail_fast):
+    small = make_bench(tmp_path / "data", {"a": 40, "b": 30, "broken": 50, "c": 20}, shared_frame=True)
+    (small.root / "broken" / "0001.jpg").unlink()  # the driver loads its annotations, the actor finds no frame
+    logged: list[str] = []
+    options = _on_ray(results=tmp_path / "res", fail_fast=fail_fast)
+    options.log = logged.append
+    summary = run_benchmark(small, TrackerSpec("identity"), options)
+    assert summary.exit_code == 1 and list(summary.failed) == ["broken"]
+    assert "0001.jpg" in summary.failed["broken"] and any("tiny/broken failed" in line for line in logged)
+    assert set(summary.completed) | set(summary.not_run) == {"a", "b", "c"}
+    if not fail_fast:
+        assert summary.not_run == []
+    status = _sessions(tmp_path / "res", "identity", "tiny")[-1]["status"]
+    assert status == "finished"
