@@ -27,16 +27,29 @@ TESTS = Path(__file__).parent
 # identity over one shared 360x480 JPEG per sequence: ~2 ms a frame to decode, a few seconds on 2 actors
 LENGTHS = {f"seq{i}": 300 + 100 * i for i in range(6)}
 DEMO_SUBSET = ["fast-motion", "occlusion", "zoom"]
+STORE = 80 * 2**20  # object store bytes per node: only boxes and frame lists travel through it
 
 
 @pytest.fixture(scope="session")
-def ray_address():
-    """One local Ray cluster for the whole session (starting one takes seconds): 2 CPUs, small store."""
+def ray_cluster():
+    """One Ray cluster for the whole session (starting one takes seconds): a head with no CPU for actors and
+    two 1-CPU nodes (two raylets on this machine), so a node can be lost; small object stores."""
     ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[ray]'")
-    ray.init(num_cpus=2, object_store_memory=96 * 2**20, include_dashboard=False, log_to_driver=False,
-             logging_level=logging.ERROR)
-    yield ray.get_runtime_context().gcs_address
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": STORE,
+                                                            "include_dashboard": False})
+    for _ in range(2):
+        cluster.add_node(num_cpus=1, object_store_memory=STORE)
+    ray.init(address=cluster.address, log_to_driver=False, logging_level=logging.ERROR)
+    yield cluster
     ray.shutdown()
+    cluster.shutdown()
+
+
+@pytest.fixture(scope="session")
+def ray_address(ray_cluster):
+    return ray_cluster.address
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +178,38 @@ def test_an_actor_killed_mid_run_loses_nothing_and_writes_nothing_twice(ray_addr
     assert _time_rows(results / "identity" / "long") == {f"{s}_time.txt": n for s, n in LENGTHS.items()}
     devices = _sessions(results, "identity", "long")[-1]["devices"]
     assert len(devices) == 3 and killed[0] in {d["pid"] for d in devices}  # the replacement is recorded too
+
+
+def test_a_node_lost_mid_run_loses_nothing_and_writes_nothing_twice(ray_cluster, bench, reference, tmp_path,
+                                                                     monkeypatch):
+    writes: list[str] = []
+    original = ResultStore.write
+
+    def counting_write(self, bench_name, seq, boxes, times):
+        writes.append(seq)
+        original(self, bench_name, seq, boxes, times)
+
+    monkeypatch.setattr(ResultStore, "write", counting_write)
+    logged: list[str] = []
+    options = _on_ray(results=tmp_path / "res")
+    options.log = logged.append
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.update(summary=run_benchmark(bench, TrackerSpec("identity"),
+                                                                                  options)))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not writes and runner.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writes and runner.is_alive(), "the run ended before a node could be lost"
+    lost = next(iter(ray_cluster.worker_nodes))
+    ray_cluster.remove_node(lost, allow_graceful=False)  # its raylet and the actor on it are gone
+    ray_cluster.add_node(num_cpus=1, object_store_memory=STORE)  # (Ray's node objects want the main thread)
+    runner.join(timeout=120)
+    summary = outcome["summary"]
+    assert summary.ok, summary.lines()
+    assert any("died" in line and "go back to the queue" in line for line in logged), logged
+    assert sorted(writes) == sorted(LENGTHS)
+    assert _box_files(tmp_path / "res" / "identity" / "long") == reference
 
 
 def _check_no_torn_files(bench_dir: Path) -> None:

@@ -248,7 +248,7 @@ class _RayRun:
         try:
             for _ in range(self.shape.count):
                 self._launch()
-            while self.slots:
+            while self.slots and (self.pending or any(slot.assigned for slot in self.slots.values())):
                 refs = {slot.ref: slot for slot in self.slots.values()}
                 done, _ = self.ray.wait(list(refs), num_returns=1, timeout=POLL_S)
                 for ref in done:
@@ -260,6 +260,9 @@ class _RayRun:
                     self._check_startup()
                 if self.stop_deadline is not None and time.monotonic() > self.stop_deadline:
                     break
+            if self.pending and self.stop_deadline is None:
+                self.monitor.log(f"ostrack-eval: {len(self.pending)} sequence(s) not run: no Ray actor was left "
+                                 "to take them")
         finally:
             for handle in self.handles:
                 self.ray.kill(handle, no_restart=True)
@@ -294,8 +297,9 @@ class _RayRun:
             elif kind == "exit":
                 exited = True
             self.monitor.handle(event)
-        if exited:
+        if exited:  # free its GPU or CPUs now: a replacement for a dead actor may be waiting for them
             del self.slots[slot.wid]
+            self.ray.kill(slot.handle, no_restart=True)
         else:
             slot.ref = slot.handle.poll.remote(POLL_S)
 
