@@ -9,7 +9,8 @@ would (a fresh process each, wall time from start to exit, start-up included), i
   as runs on a real, long-lived cluster do.
 
 The box files of the three are compared (they must be equal). Rounds are interleaved; the minimum of each
-is reported, with the ratio to ``local``.
+is reported, with the ratio to ``local``. At the end ``ray stop --force`` stops the head it started (and any
+other Ray instance of this user on this machine: run it where no other Ray job runs).
 
     python bench/bench_ray.py [--rounds 2] [--tracker ostrack-tiny] [--extra "--fast"]
 """
