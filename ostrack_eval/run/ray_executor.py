@@ -1,7 +1,7 @@
 """Running jobs on a Ray cluster (``run --executor ray``): one actor per GPU (or per ``--cpus-per-actor`` CPUs).
 
-Each actor builds its tracker once and tracks the jobs the driver hands it with the local runner's own code
-(:func:`~ostrack_eval.run.execute.process_jobs`: one at a time, or ``--batch`` in lockstep). The driver keeps
+Each actor (:mod:`ostrack_eval.run.ray_actor`) builds its tracker once and tracks the jobs the driver hands
+it with the local runner's own code (one at a time, or ``--batch`` in lockstep). The driver keeps
 the longest-first queue and tops each actor up as its jobs finish, so faster actors take more work. Boxes
 and times travel back to the driver, which alone writes the results store (atomic files under its lock):
 the workers need to see the dataset, not the results folder.
@@ -16,25 +16,19 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
-import sys
-import threading
 import time
-import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ostrack_eval.errors import UserError
-from ostrack_eval.run.execute import build_run_tracker, process_jobs
-from ostrack_eval.run.memory import retain_freed_memory
-from ostrack_eval.run.metadata import device_report
+from ostrack_eval.run.devices import cpu_threads_per_worker
 from ostrack_eval.run.monitor import RunMonitor
 from ostrack_eval.run.plan import Job, longest_first
+from ostrack_eval.run.ray_actor import TrackerActor
 from ostrack_eval.run.store import ResultStore, ResultWriteError
 from ostrack_eval.trackers.registry import TrackerSpec
 
@@ -90,108 +84,6 @@ def import_ray():
     except ImportError:
         raise UserError(f"--executor ray needs Ray, which is not installed: {INSTALL_HINT}") from None
     return ray
-
-
-class _ResultCourier:
-    """Stands in for the :class:`ResultStore` inside an actor: results are sent to the driver, which writes."""
-
-    def __init__(self, emit: Callable[[tuple], None], worker: int):
-        self.emit, self.worker = emit, worker
-
-    def write(self, bench: str, seq: str, boxes, times) -> None:
-        self.emit(("result", self.worker, seq, None, np.asarray(boxes), np.asarray(times)))
-
-    def write_repetition(self, bench: str, seq: str, rep: int, boxes, times) -> None:
-        self.emit(("result", self.worker, seq, rep, np.asarray(boxes), np.asarray(times)))
-
-
-def _node() -> str:
-    import ray
-
-    return f"{ray.util.get_node_ip_address()} ({socket.gethostname()})"
-
-
-class TrackerActor:
-    """One Ray worker: loads the tracker once (:meth:`start`), then tracks what :meth:`give` hands it in a
-    thread of its own, while the driver collects events and results with :meth:`poll`."""
-
-    def __init__(self, worker: int, spec: TrackerSpec, device: str, threads: int | None, batch: int,
-                 bench: str, root: str):
-        self.worker, self.spec, self.device, self.threads = worker, spec, device, threads
-        self.batch, self.bench, self.root = batch, bench, root
-        self._inbox: queue.Queue = queue.Queue()
-        self._events: list[tuple] = []
-        self._ready = threading.Condition()
-        self._stop = threading.Event()
-        self._gifts: dict[int, tuple[list[Job], bool]] = {}
-        self._next_gift = 0
-        self._gift_lock = threading.Lock()
-
-    def start(self) -> list[tuple]:
-        """Check the dataset is visible here, build the tracker and start tracking: the first events."""
-        w = self.worker
-        if not os.path.isdir(self.root):
-            return [("fatal", w, f"Ray actor {w} on node {_node()}: cannot see the dataset root {self.root} "
-                                 "(every node needs the benchmark at the same path: a shared filesystem or a "
-                                 "copy on each node)", True), ("exit", w)]
-        retain_freed_memory()
-        try:
-            tracker = build_run_tracker(self.spec, self.device, self.batch)
-            torch = sys.modules.get("torch")
-            if self.threads and torch is not None and self.device == "cpu":
-                torch.set_num_threads(self.threads)
-        except UserError as exc:
-            return [("fatal", w, f"Ray actor {w} on node {_node()}: {exc}", True), ("exit", w)]
-        except Exception:
-            return [("fatal", w, f"Ray actor {w} on node {_node()}: {traceback.format_exc()}", False), ("exit", w)]
-        import ray
-
-        report = device_report(getattr(tracker, "device", self.device))
-        report.update(node=ray.util.get_node_ip_address(), executor="ray", pid=os.getpid())
-        if ray.get_gpu_ids():
-            report["ray_gpu_ids"] = [str(g) for g in ray.get_gpu_ids()]
-        threading.Thread(target=self._work, args=(tracker,), name="tracking", daemon=True).start()
-        return [("ready", w, report)]
-
-    def give(self, serial: int, jobs: list[Job], close: bool) -> None:
-        """Queue ``jobs``, then (``close``) the end of the work. Calls to a threaded actor may run out of
-        order, so they are numbered and queued in the driver's order."""
-        with self._gift_lock:
-            self._gifts[serial] = (jobs, close)
-            while self._next_gift in self._gifts:
-                jobs, close = self._gifts.pop(self._next_gift)
-                self._next_gift += 1
-                for job in jobs:
-                    self._inbox.put(job)
-                if close:
-                    self._inbox.put(None)
-
-    def poll(self, timeout: float) -> list[tuple]:
-        """The events since the last poll, waiting up to ``timeout`` seconds for one."""
-        with self._ready:
-            self._ready.wait_for(lambda: self._events, timeout)
-            events, self._events = self._events, []
-        return events
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._inbox.put(None)
-
-    def _emit(self, event: tuple) -> None:
-        with self._ready:
-            self._events.append(event)
-            self._ready.notify_all()
-
-    def _work(self, tracker) -> None:
-        w = self.worker
-        try:
-            process_jobs(tracker, _ResultCourier(self._emit, w), self.bench, iter(self._inbox.get, None),
-                         self._emit, self._stop.is_set, self.batch, w)
-        except UserError as exc:
-            self._emit(("fatal", w, f"Ray actor {w} on node {_node()}: {exc}", True))
-        except Exception:
-            self._emit(("fatal", w, f"Ray actor {w} on node {_node()}: {traceback.format_exc()}", False))
-        self._emit(("exit", w))
 
 
 @dataclass
@@ -391,10 +283,6 @@ def _first_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 class _Connection:
     """Join the cluster (or start a local instance) unless this process is already connected; leave only
     what this run started."""
@@ -411,7 +299,7 @@ class _Connection:
         try:
             if address is None:  # "local": a new instance, even where `ray start` left one running
                 wanted = (settings.actors or 1) * settings.cpus_per_actor
-                ray.init(address="local", num_cpus=max(_cores(), wanted),
+                ray.init(address="local", num_cpus=max(cpu_threads_per_worker(1), wanted),
                          object_store_memory=LOCAL_OBJECT_STORE_BYTES, include_dashboard=False, **quiet)
             else:
                 ray.init(address=address, **quiet)
