@@ -53,8 +53,16 @@ def register(subparsers) -> None:
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when available)")
     p.add_argument("--sequences", metavar="A,B,...",
                    help="only these sequences (names starting with '-' need --sequences=-name)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="worker processes; CUDA devices are dealt round-robin (default 1)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="worker processes; CUDA devices are dealt round-robin (default 1); with --executor ray "
+                        "the number of actors (default: one per GPU of the cluster, else per --cpus-per-actor)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: worker processes on this machine (default); ray: actors on a Ray cluster, "
+                        "dynamically scheduled, restarted when they die (pip install 'ostrack-eval[ray]')")
+    p.add_argument("--ray-address", metavar="auto|HOST:PORT",
+                   help="the Ray cluster to join (default: $RAY_ADDRESS, else a local Ray instance)")
+    p.add_argument("--cpus-per-actor", type=int, metavar="K",
+                   help="Ray actors on CPU-only clusters: CPUs each reserves, and its torch threads (default 1)")
     p.add_argument("--shard", metavar="I/N", help="run only shard I of N of the benchmark (by sorted sequence "
                                                   "name; --sequences then narrows it), e.g. for a SLURM array "
                                                   "sharing one results folder")
@@ -84,6 +92,18 @@ def spec_from_args(args: argparse.Namespace):
                        options=tracker_options(args.tracker_opt))
 
 
+def ray_settings_from_args(args: argparse.Namespace):
+    from ostrack_eval.errors import UserError
+    from ostrack_eval.run.ray_executor import RaySettings
+
+    if args.executor != "ray":
+        for flag, value in (("--ray-address", args.ray_address), ("--cpus-per-actor", args.cpus_per_actor)):
+            if value is not None:
+                raise UserError(f"{flag} needs --executor ray")
+        return None
+    return RaySettings(address=args.ray_address, actors=args.workers, cpus_per_actor=args.cpus_per_actor or 1)
+
+
 def options_from_args(args: argparse.Namespace):
     from ostrack_eval.run.plan import parse_sequence_list, parse_shard
     from ostrack_eval.run.runner import RunOptions
@@ -91,8 +111,9 @@ def options_from_args(args: argparse.Namespace):
     return RunOptions(
         results=args.results, device=args.device,
         sequences=parse_sequence_list(args.sequences) if args.sequences is not None else None,
-        workers=args.workers, shard=parse_shard(args.shard) if args.shard is not None else None,
-        runs=args.runs, batch=args.batch, fail_fast=args.fail_fast)
+        workers=args.workers if args.workers is not None else 1,
+        shard=parse_shard(args.shard) if args.shard is not None else None,
+        runs=args.runs, batch=args.batch, ray=ray_settings_from_args(args), fail_fast=args.fail_fast)
 
 
 def handle(args: argparse.Namespace) -> int:

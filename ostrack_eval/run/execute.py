@@ -83,8 +83,9 @@ def process_job(tracker: RunnableTracker, store: ResultStore, bench: str, job: J
     emit(("done", worker, job.name, frames, seconds))
 
 
-def _build(spec: TrackerSpec, device: str | None, batch: int, threads: int | None = None):
-    """The tracker, batched (``batch`` > 1) when it has the batched form; else it tracks one at a time."""
+def build_run_tracker(spec: TrackerSpec, device: str | None, batch: int, threads: int | None = None):
+    """The tracker a worker runs: batched (``batch`` > 1) when it has the batched form; else it tracks one
+    sequence at a time."""
     tracker = load_tracker(spec, device, threads)
     if batch > 1 and tracker.batched:
         from ostrack_eval.trackers.batched import BatchedRunner
@@ -114,8 +115,8 @@ def build_for_run(spec: TrackerSpec, device: str | None, batch: int, workers: in
     """
     if workers == 1:
         retain_freed_memory()  # this process tracks: no page faults on every step's tensors
-        return _build(spec, device, batch)
-    _build(replace(spec, fast=False, dtype="fp32", compile=None, device_crop=False), "cpu", 1)
+        return build_run_tracker(spec, device, batch)
+    build_run_tracker(replace(spec, fast=False, dtype="fp32", compile=None, device_crop=False), "cpu", 1)
     return None
 
 
@@ -123,7 +124,7 @@ def run_inline(jobs: list[Job], spec: TrackerSpec, device: str | None, store: Re
                monitor: RunMonitor, batch: int = 1, tracker=None) -> None:
     if tracker is None:
         retain_freed_memory()  # this process tracks: no page faults on every step's tensors
-        tracker = _build(spec, device, batch)
+        tracker = build_run_tracker(spec, device, batch)
     monitor.handle(("ready", 0, device_report(getattr(tracker, "device", device))))
     try:
         process_jobs(tracker, store, bench, jobs, monitor.handle, monitor.should_stop, batch)
@@ -208,7 +209,7 @@ def worker_main(wid: int, spec: TrackerSpec, device: str | None, cpu_threads: in
     _watch_parent(parent_pid)
     retain_freed_memory()
     try:
-        tracker = _build(spec, device, batch, cpu_threads)
+        tracker = build_run_tracker(spec, device, batch, cpu_threads)
         torch = sys.modules.get("torch")
         if cpu_threads and torch is not None:  # only trackers that use torch need their threads capped
             torch.set_num_threads(cpu_threads)

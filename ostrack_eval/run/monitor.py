@@ -94,6 +94,16 @@ class RunMonitor:
             self.bar.total -= unseen
             self.bar.refresh()
 
+    def retry(self, worker: int, seq: str, kept_frames: int = 0) -> None:
+        """``seq`` leaves ``worker`` to be tracked again (the worker died): the frames it got beyond
+        ``kept_frames`` (repetitions already stored) will come again, so the bar's total grows by them."""
+        self._leave(worker, seq)
+        seen = self._frames_seen.get(seq, 0)
+        if seen > kept_frames and self.bar.total is not None:
+            self.bar.total += seen - kept_frames
+            self.bar.refresh()
+        self._frames_seen[seq] = min(seen, kept_frames)
+
     def should_stop(self) -> bool:
         return self.stop_requested
 

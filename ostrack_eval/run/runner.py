@@ -23,6 +23,7 @@ from ostrack_eval.run.lock import BenchLock
 from ostrack_eval.run.metadata import RunRecord, describe_tracker, now, software_versions
 from ostrack_eval.run.monitor import RunMonitor, stderr_log
 from ostrack_eval.run.plan import Job, longest_first, select_sequences
+from ostrack_eval.run.ray_executor import RaySettings, run_ray
 from ostrack_eval.run.store import ResultStore
 from ostrack_eval.trackers.registry import has_batched_form
 from ostrack_eval.trackers.spec import TrackerSpec
@@ -40,6 +41,7 @@ class RunOptions:
     shard: tuple[int, int] | None = None
     runs: int | None = None  # GOT-10k repetitions: None = single-run layout
     batch: int = 1  # sequences tracked in lockstep per worker (OSTrack trackers only)
+    ray: RaySettings | None = None  # run on Ray actors instead of local worker processes
     fail_fast: bool = False
     progress: bool | None = None  # None: show a bar when stderr is a terminal
     log: Callable[[str], None] = stderr_log
@@ -93,7 +95,10 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
     if options.runs is not None and not 1 <= options.runs <= MAX_RUNS:
         raise UserError(f"--runs must be between 1 and {MAX_RUNS}, got {options.runs}")
     _check_batch(spec, options.batch)
-    devices = worker_devices(options.device, options.workers)
+    if options.ray is None:
+        devices = worker_devices(options.device, options.workers)
+    else:
+        options.ray.check(options.device)
     listed = benchmark.sequence_names()
     names = select_sequences(listed, options.sequences, options.shard)
     identity = describe_tracker(spec)
@@ -104,7 +109,9 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
     bench = benchmark.name
     summary = RunSummary(bench, store.run_dir, len(names))
     sequences = _load_sequences(benchmark, names, summary, options.log)
-    tracker = build_for_run(spec, devices[0], options.batch, len(devices))
+    # the driver of a Ray run only proves the checkpoint loads (as for several workers): actors build their own
+    tracker = build_for_run(spec, devices[0], options.batch, len(devices)) if options.ray is None else \
+        build_for_run(spec, "cpu", 1, workers=2)
     _make_run_dir(store)
 
     with BenchLock(store.run_dir, bench, options.shard):
@@ -129,7 +136,10 @@ def run_benchmark(benchmark: Benchmark, spec: TrackerSpec, options: RunOptions) 
         status = "failed"
         monitor = RunMonitor(bench, jobs, options.fail_fast, options.progress, options.log)
         try:
-            if jobs:
+            if jobs and options.ray is not None:
+                run_ray(jobs, spec, store, bench, monitor, options.batch, options.device, options.ray,
+                        benchmark.root)
+            elif jobs:
                 _execute(jobs, spec, devices[:len(jobs)], store, bench, monitor, options.batch, tracker)
             if monitor.fatal is None:
                 status = "finished"
@@ -255,6 +265,7 @@ def _session_start(options: RunOptions, selected: int) -> dict:
         "device": options.device, "workers": options.workers,
         "shard": None if options.shard is None else f"{options.shard[0]}/{options.shard[1]}",
         "runs": options.runs, "batch": options.batch, "sequences_selected": selected,
+        "executor": options.ray.describe() if options.ray is not None else "local",
         "software": software_versions(),
     }
 
