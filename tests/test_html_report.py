@@ -167,3 +167,15 @@ def test_page_in_chromium(page, browser, tmp_path):
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / shot.name)
     print(f"screenshot: {shot}")
+
+
+def test_demo_command_writes_the_markdown_report_plots_and_the_page(page, tmp_path, monkeypatch, capsys):
+    # the README's first command: the whole job on the demo, the browsable page included
+    monkeypatch.setenv("OSTRACK_EVAL_CACHE", str(page["runs"]["cache"]))
+    out = tmp_path / "reports"
+    assert main(["demo", "--tracker", "identity", "--baseline", "", "--results", str(tmp_path / "results"),
+                 "--out", str(out), "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert (out / "demo.md").is_file() and list(out.glob("*success*.png"))
+    html = (out / "demo.html").read_text(encoding="utf-8")
+    assert "identity" in html and 'id="sequences-demo"' in html and str(out / "demo.html") in printed

@@ -1,4 +1,5 @@
-"""``ostrack-eval demo``: the whole job on the built-in demo benchmark (run → report → plot), no download."""
+"""``ostrack-eval demo``: the whole job on the built-in demo benchmark (run → report → plot → HTML page),
+no download."""
 
 from __future__ import annotations
 
@@ -40,5 +41,10 @@ def run_demo(args: argparse.Namespace) -> int:
     rc = main(["plot", "--bench", "demo", "--tracker", *trackers, "--results", args.results, "--out", str(out)])
     if rc:
         return rc
-    print(f"report: {report}\nplots:  {out}/")
+    page = out / "demo.html"
+    rc = main(["report", "--bench", "demo", "--tracker", *trackers, "--results", args.results,
+               "--format", "html", "--out", str(page)])
+    if rc:
+        return rc
+    print(f"report: {report}\nplots:  {out}/\npage:   {page} (open it in a browser; works offline)")
     return 0
