@@ -74,7 +74,7 @@ def test_keep_ratio_flag_takes_one_value_or_one_per_layer():
     assert TrackerSpec("ostrack256", keep_ratio=[0.5]) == TrackerSpec("ostrack256", keep_ratio=0.5)
     with pytest.raises(UserError, match="2 values for 3 CE layers"):
         config_for_spec(TrackerSpec("ostrack256", keep_ratio=(0.7, 0.6)))
-    with pytest.raises(UserError, match=r"\(0, 1\]"):
+    with pytest.raises(UserError, match=r"\(0, 1\], got 0.7,1.5,0.5$"):  # as the flag was written
         TrackerSpec("ostrack256", keep_ratio=(0.7, 1.5, 0.5))
     with pytest.raises(UserError, match="contradict"):
         TrackerSpec("ostrack256", no_ce=True, keep_ratio=(1.0, 0.5, 1.0))

@@ -280,6 +280,11 @@ def test_ray_options_need_the_ray_executor(tmp_path, capsys):
     assert not (tmp_path / "res").exists()
     with pytest.raises(UserError, match="--device cuda:1: with --executor ray"):
         RaySettings().check("cuda:1")
+    # zero is a value, not "unset": refused before anything is written, like --workers 0
+    rc = main(["run", "--bench", "demo", "--tracker", "identity", "--results", str(tmp_path / "res"),
+               "--executor", "ray", "--cpus-per-actor", "0"])
+    assert rc == 2 and "--cpus-per-actor must be at least 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "res").exists()
 
 
 def test_an_address_where_no_head_listens_is_refused_at_once(tmp_path):

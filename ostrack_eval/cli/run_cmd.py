@@ -101,7 +101,7 @@ def ray_settings_from_args(args: argparse.Namespace):
             if value is not None:
                 raise UserError(f"{flag} needs --executor ray")
         return None
-    return RaySettings(address=args.ray_address, actors=args.workers, cpus_per_actor=args.cpus_per_actor or 1)
+    return RaySettings(address=args.ray_address, actors=args.workers, cpus_per_actor=1 if args.cpus_per_actor is None else args.cpus_per_actor)
 
 
 def options_from_args(args: argparse.Namespace):

@@ -55,9 +55,9 @@ def parse_keep_ratio(text: str) -> float | tuple[float, ...]:
     return values[0] if len(values) == 1 else values
 
 
-def format_keep_ratio(ratio: float | tuple[float, ...]) -> str:
-    """As the run name shows it: ``0.5``, or ``0.7_0.6_0.5`` per layer."""
-    return "_".join(f"{r:g}" for r in ratio) if isinstance(ratio, tuple) else f"{ratio:g}"
+def format_keep_ratio(ratio: float | tuple[float, ...], sep: str = "_") -> str:
+    """As the run name shows it: ``0.5``, or ``0.7_0.6_0.5`` per layer (``sep=","``: as the flag takes it)."""
+    return sep.join(f"{r:g}" for r in ratio) if isinstance(ratio, tuple) else f"{ratio:g}"
 
 
 def parse_option(text: str) -> dict:
@@ -139,7 +139,7 @@ class TrackerSpec:
         ratios = self.keep_ratios or ()
         for r in ratios:
             if not (0.0 < r <= 1.0) or math.isnan(r):
-                raise UserError(f"--keep-ratio must be in (0, 1], got {format_keep_ratio(self.keep_ratio)}")
+                raise UserError(f"--keep-ratio must be in (0, 1], got {format_keep_ratio(self.keep_ratio, ',')}")
         if self.ce_template is not None and self.ce_template not in CE_TEMPLATES:
             raise UserError(f"--ce-template must be one of {', '.join(CE_TEMPLATES)}, got {self.ce_template!r}")
         if self.no_ce and any(r < 1.0 for r in ratios):
