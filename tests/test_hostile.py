@@ -218,16 +218,30 @@ def test_results_pointing_at_a_file_is_one_line(got10k, tmp_path, capsys):
     assert rc != 0 and "afile" in one_line_error(capsys)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_read_only_results_is_one_line(got10k, tmp_path, capsys):
-    results = tmp_path / "ro"
-    results.mkdir()
-    results.chmod(0o500)
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder nothing can be written into: a read-only tmpfs (EROFS, the audit's case) where we may mount
+    one (root, who writes through permission bits), else a folder without write permission."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        yield folder
+        folder.chmod(0o700)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+                             capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("root writes through permission bits, and no read-only filesystem could be mounted")
     try:
-        rc = main(["run", "--bench", "got10k_val", "--tracker", "identity", "--root", str(got10k),
-                   "--results", str(results)])
+        yield folder
     finally:
-        results.chmod(0o700)
+        subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+def test_read_only_results_is_one_line(got10k, read_only_dir, capsys):
+    rc = main(["run", "--bench", "got10k_val", "--tracker", "identity", "--root", str(got10k),
+               "--results", str(read_only_dir)])
     assert rc != 0 and "ro" in one_line_error(capsys)
 
 
