@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from pathlib import Path
@@ -235,6 +236,9 @@ def test_paper_rows_and_deltas_in_every_format(setup, table):
     diff = next(b for b in blocks if f"{key}.paper_diff" in b[0])
     diff_rows = {r[0]: r for r in diff[1:]}
     assert float(diff_rows[f"{run} − {row} (paper)"][diff[0].index(f"{key}.paper_diff")]) == pytest.approx(delta)
+
+    page = html.unescape(_report(results, table, benches, runs, "html", "--paper"))
+    assert f"{row} (paper)" in page and f"{run} − {row} (paper)" in page and f"{delta:+.1f}" in page
 
     data = json.loads(_report(results, table, benches, runs, "json", "--paper"))
     assert data["paper"]["table"] == table and data["paper"]["rows"][row][key] == paper
