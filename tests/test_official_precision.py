@@ -113,6 +113,24 @@ def test_float_file_and_its_astype_int_twin_score_the_same_under_the_lasot_defau
     assert "." in (results / "ours" / "lasot" / f"{names[0]}.txt").read_text().splitlines()[1]
 
 
+def test_a_foreign_float_file_gets_a_note_and_our_runs_and_integer_files_none(tmp_path, capsys):
+    data, results, twin, names = _lasot_runs(tmp_path)
+    floats = tmp_path / "pysot" / "floats"  # another toolkit's float file: truncated, and the table says so
+    floats.mkdir(parents=True)
+    for name in names:
+        rows = np.loadtxt(results / "ours" / "lasot" / f"{name}.txt", delimiter=",")
+        np.savetxt(floats / f"{name}.txt", rows, fmt="%.4f", delimiter=",")
+    (results / "ours" / "run.json").write_text("{}")  # an ostrack-eval run: truncated like the official runner
+    args = ["report", "--bench", "lasot", "--tracker", "ours", str(twin), str(floats), "--labels", "ours", "twin",
+            "floats", "--results", str(results), "--root", str(data), "--sequences", ",".join(names)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    notes = [line for line in out.splitlines() if "truncated toward zero like the official runner" in line]
+    assert len(notes) == 1 and notes[0].startswith("- floats:")
+    assert main(args + ["--full-precision"]) == 0
+    assert "truncated toward zero like" not in capsys.readouterr().out
+
+
 # ---- TrackingNet: the current devkit's IoU >= t -------------------------------------------------------
 
 def test_inclusive_threshold_counts_equal_the_plain_comparison():

@@ -137,6 +137,11 @@ def evaluate_bench(bench: str, convention: Convention, sequences: list[Sequence]
                 comp.unusable[seq.name] = str(exc)
         measures.append(per_seq)
         completeness.append(comp)
+        if convention.truncate and tr.run_record is None and _has_fractions(tr, per_seq):
+            # another toolkit's float file: pytracking's own runner would have saved it as integers, but
+            # this one may never have gone through it, so say what the default did to it
+            notes.append(f"{tr.label}: non-integer boxes truncated toward zero like the official runner's "
+                         f"integer files; --full-precision scores them as stored")
         if zero_fill and comp.missing:
             notes.append(f"{tr.label}: {plural(len(comp.missing), 'missing sequence')} scored as all-zero "
                          f"boxes, as the TrackingNet server does")
@@ -165,3 +170,14 @@ def server_only_bench(bench: str, convention: Convention, listed: int, trackers:
              f"<results>/<run>/{bench}/server_scores.json ('–' where absent; make the zip with ostrack-eval pack)"]
     evals = [TrackerEval(tr, None, tr.fps(rule=convention.fps_rule)) for tr in trackers]
     return BenchEval(bench, convention, listed, [], evals, [], notes, server_only=True)
+
+
+def _has_fractions(tr: TrackerResults, scored: dict) -> bool:
+    """Whether any scored box of ``tr`` has a fractional part (NaN and inf are the metrics' business)."""
+    for name in scored:
+        result = tr.sequences.get(name)
+        for boxes in result.runs if result is not None else []:
+            finite = boxes[np.isfinite(boxes)]
+            if np.any(finite != np.trunc(finite)):
+                return True
+    return False
