@@ -122,6 +122,8 @@ def table_view(table: Table, digits: int) -> dict:
         rows.append({"label": row.label, "cells": cells, "ranked": row.ranked})
     spans = _groups(table.columns)
     groups = [{"label": g or "", "span": b - a + 1} for g, a, b in spans] if any(g for g, _, _ in spans) else []
+    if len(groups) == 1 and groups[0]["label"] == table.title:  # the caption says it already
+        groups = []
     return {"title": table.title, "row_header": table.row_header, "notes": table.notes, "groups": groups,
             "columns": [{"label": c.label, "ranked": c.better is not None} for c in table.columns], "rows": rows}
 
