@@ -226,11 +226,23 @@ def got10k_frames(pred: np.ndarray, gt: np.ndarray, *, cover: np.ndarray | None 
     return FrameMeasures(overlap, empty, empty, len(overlap))
 
 
+def _refuse_infinite(arr: np.ndarray | None, what: str) -> None:
+    # no reference tool handles inf (their IoU turns it into NaN or silently into a miss, and the official
+    # runner would have written garbage integers for it), so it is named like NaN instead of scored
+    if arr is None:
+        return
+    arr = np.asarray(arr, dtype=np.float64)
+    inf = np.isinf(arr)
+    if inf.any():
+        rows = inf.reshape(len(arr), -1).any(axis=1) if arr.ndim else inf.reshape(1)
+        raise ResultError(f"infinite value in the {what} (row {_first_row(rows)})")
+
+
 def official_int_boxes(pred: np.ndarray) -> np.ndarray:
     """The boxes as the official runner stores them: ``np.array(boxes).astype(int)`` (toward zero).
 
-    ``np.trunc`` equals ``astype(int)`` for every finite box and keeps NaN and inf, which the family's
-    own checks then name (the runner would have written garbage integers for them). Integer boxes come
+    ``np.trunc`` equals ``astype(int)`` for every finite box and keeps NaN and inf, which the checks then
+    name (the runner would have written garbage integers for them). Integer boxes come
     back unchanged, so third-party integer files score exactly as the reference analysis scores them.
     """
     return np.trunc(np.asarray(pred, dtype=np.float64))
@@ -243,6 +255,8 @@ def frame_measures(convention: Convention, pred: np.ndarray | None, gt: np.ndarr
 
     With ``convention.truncate`` the prediction first goes through :func:`official_int_boxes`.
     """
+    _refuse_infinite(pred, "prediction")
+    _refuse_infinite(gt, "ground truth")
     if convention.truncate and pred is not None:
         pred = official_int_boxes(pred)
     if convention.family == "pytracking":

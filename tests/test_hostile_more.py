@@ -1,0 +1,125 @@
+"""Hostile inputs found by the audit after the report/plug-in/ray merges: things in place of files (FIFOs,
+folders, devices), infinite numbers, unreadable option files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ostrack_eval.cli.main import main
+from ostrack_eval.errors import UserError
+from ostrack_eval.metrics.conventions import CONVENTIONS
+from ostrack_eval.metrics.frames import ResultError, frame_measures
+from ostrack_eval.testing import FAKE_SEQUENCES, make_fake_benchmark
+from ostrack_eval.testing.fake_layouts import fake_boxes
+from ostrack_eval.trackers.spec import parse_option
+from ostrack_eval.utils import readfile
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ostrack-eval:"), err
+    return err[0]
+
+
+# ---- things in place of a file -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device"])
+def test_read_bytes_refuses_anything_but_a_regular_file_without_blocking(tmp_path, kind):
+    path = tmp_path / "groundtruth.txt"
+    if kind == "fifo":
+        os.mkfifo(path)  # no writer: a plain open() would wait forever
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero")  # endless
+    with pytest.raises(OSError, match="not a file"):
+        readfile.read_bytes(path)
+
+
+def test_read_bytes_reads_a_regular_file_and_says_when_it_is_missing(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"1,2,3,4\n")
+    assert readfile.read_bytes(tmp_path / "a.txt") == b"1,2,3,4\n"
+    with pytest.raises(FileNotFoundError):
+        readfile.read_bytes(tmp_path / "missing.txt")
+
+
+def _cli(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    # a subprocess with a timeout: a regression would block on the FIFO, not fail
+    return subprocess.run([sys.executable, "-m", "ostrack_eval", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **env, "PYTHONPATH": str(REPO)})
+
+
+GROUND_TRUTH = {  # the first fake sequence's ground truth, under the data root
+    "lasot": "lasot/airplane/airplane-1/groundtruth.txt",
+    "got10k_val": "got10k/val/GOT-10k_Val_000001/groundtruth.txt",
+    "nfs": "nfs/anno/nfs_car_jumping.txt",
+    "uav123": "uav123/anno/UAV123/bird1_2.txt",
+    "tnl2k": "tnl2k/Assian_video_Z03_done/groundtruth.txt",
+    "itb": "itb/human-body/basketball-1/groundtruth.txt",
+}
+
+
+@pytest.mark.parametrize("bench", sorted(GROUND_TRUTH))
+def test_a_fifo_in_place_of_the_ground_truth_is_one_line_not_a_hang(tmp_path, bench):
+    data = tmp_path / "data"
+    make_fake_benchmark(bench, data)
+    seqs = FAKE_SEQUENCES[bench]
+    env = {"OSTRACK_EVAL_DATA": str(data)}
+    run = _cli(["run", "--bench", bench, "--tracker", "identity", "--results", str(tmp_path / "r"),
+                f"--sequences={','.join(seqs)}"], env, tmp_path)
+    assert run.returncode == 0, run.stderr
+    gt = data / GROUND_TRUTH[bench]
+    gt.unlink()
+    os.mkfifo(gt)
+    out = _cli(["report", "--bench", bench, "--tracker", "identity", "--results", str(tmp_path / "r"),
+                f"--sequences={','.join(seqs)}"], env, tmp_path)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    # adapters that look for a regular file first call it missing; the others say what is there
+    assert len(lines) == 1 and str(gt) in lines[0], lines
+    assert "a FIFO, not a file" in lines[0] or "not found" in lines[0], lines
+    check = _cli(["datasets", "check", "--bench", bench, "--no-decode"], env, tmp_path)
+    assert check.returncode == 1 and seqs[0] in check.stdout + check.stderr
+    assert "Traceback" not in check.stderr
+
+
+# ---- infinite numbers ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("convention", sorted(CONVENTIONS))
+@pytest.mark.parametrize("where", ["prediction", "ground truth"])
+def test_infinite_values_are_named_by_every_convention(convention, where):
+    gt, pred = fake_boxes(6), fake_boxes(6)
+    (pred if where == "prediction" else gt)[3, 2] = np.inf
+    with pytest.raises(ResultError, match=f"infinite value in the {where} \\(row 4\\)"):
+        frame_measures(CONVENTIONS[convention], pred, gt)
+
+
+def test_report_refuses_an_infinite_box_in_a_result_file(tmp_path, capsys):
+    data = tmp_path / "data"
+    make_fake_benchmark("got10k_val", data)
+    common = ["--bench", "got10k_val", "--root", str(data / "got10k"), "--results", str(tmp_path / "r")]
+    assert main(["run", "--tracker", "identity", *common]) == 0
+    capsys.readouterr()
+    seq = FAKE_SEQUENCES["got10k_val"][0]
+    result = tmp_path / "r" / "identity" / "got10k_val" / f"{seq}.txt"
+    # a 400-digit number parses as inf too
+    result.write_text("\n".join(["inf,1,inf,1"] + ["9" * 400 + ",1,1,1"] * 9) + "\n")
+    assert main(["report", "--tracker", "identity", *common]) == 2
+    assert "infinite value in the prediction (row 1)" in one_line_error(capsys)
+
+
+# ---- option files ---------------------------------------------------------------------------------------
+
+def test_a_tracker_option_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "opts.yaml"
+    path.write_bytes(b"speed: \xff\n")
+    with pytest.raises(UserError, match="cannot read"):
+        parse_option(str(path))
