@@ -102,6 +102,15 @@ def test_infinite_values_are_named_by_every_convention(convention, where):
         frame_measures(CONVENTIONS[convention], pred, gt)
 
 
+@pytest.mark.parametrize("convention", ["got10k", "itb"])
+@pytest.mark.parametrize("where", ["prediction", "ground truth"])
+def test_nan_is_named_where_the_toolkit_would_average_it_into_a_nan_score(convention, where):
+    gt, pred = fake_boxes(6), fake_boxes(6)
+    (pred if where == "prediction" else gt)[2, 0] = np.nan
+    with pytest.raises(ResultError, match=f"NaN in the {where} \\(row 3\\)"):
+        frame_measures(CONVENTIONS[convention], pred, gt)
+
+
 def test_report_refuses_an_infinite_box_in_a_result_file(tmp_path, capsys):
     data = tmp_path / "data"
     make_fake_benchmark("got10k_val", data)

@@ -173,6 +173,10 @@ def itb_frames(pred: np.ndarray, gt: np.ndarray) -> FrameMeasures:
     pred = _boxes(pred, "prediction")
     gt = np.asarray(gt, dtype=np.float64)
     m = len(gt)
+    # pysot's mean over the frames would make the video's mIoU NaN without a word
+    for what, arr in (("prediction", pred[:m]), ("ground truth", gt)):
+        if np.isnan(arr).any():
+            raise ResultError(f"NaN in the {what} (row {_first_row(np.isnan(arr).any(axis=1))})")
     if len(pred) < m:
         raise ResultError(f"{len(pred)} rows for {m} frames (the ITB toolkit needs one row per frame)")
     pred = pred[:m]
@@ -209,6 +213,9 @@ def got10k_frames(pred: np.ndarray, gt: np.ndarray, *, cover: np.ndarray | None 
     nan_pred = np.isnan(pred).any(axis=1)
     if nan_pred.any():
         raise ResultError(f"NaN in the prediction (row {_first_row(nan_pred)})")
+    nan_gt = np.isnan(gt).any(axis=1)
+    if nan_gt.any():  # the toolkit's mean would turn the whole score into NaN
+        raise ResultError(f"NaN in the ground truth (row {_first_row(nan_gt)})")
     p, g = pred[1:], gt[1:]
     if resolution is not None:
         width, height = float(resolution[0]), float(resolution[1])
