@@ -132,3 +132,49 @@ def test_a_tracker_option_file_that_is_not_utf8_is_one_line(tmp_path):
     path.write_bytes(b"speed: \xff\n")
     with pytest.raises(UserError, match="cannot read"):
         parse_option(str(path))
+
+
+# ---- outputs that are not regular files ------------------------------------------------------------------
+
+@pytest.fixture
+def demo_results(tmp_path, capsys):
+    data = tmp_path / "data"
+    make_fake_benchmark("got10k_val", data)
+    common = ["--bench", "got10k_val", "--root", str(data / "got10k"), "--results", str(tmp_path / "r")]
+    assert main(["run", "--tracker", "identity", *common]) == 0
+    capsys.readouterr()
+    return common
+
+
+@pytest.mark.parametrize("fmt", ["md", "json", "html"])
+def test_report_out_at_a_fifo_or_device_is_refused_and_left_alone(tmp_path, demo_results, capsys, fmt):
+    # run as root, the atomic rename would replace a device node such as /dev/full with a regular file
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    assert main(["report", "--tracker", "identity", *demo_results, "--format", fmt, "--out", str(fifo)]) == 1
+    assert "not a regular file" in one_line_error(capsys)
+    assert fifo.is_fifo()
+    link = tmp_path / "stdout"
+    link.symlink_to(fifo)  # like /dev/stdout -> /proc/self/fd/1
+    assert main(["report", "--tracker", "identity", *demo_results, "--format", fmt, "--out", str(link)]) == 1
+    one_line_error(capsys)
+    assert link.is_symlink() and fifo.is_fifo()
+
+
+def test_atomic_write_still_replaces_a_regular_file_and_a_link_to_one(tmp_path):
+    from ostrack_eval.utils.atomic import atomic_write_text
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    atomic_write_text(target, "new")
+    assert target.read_text() == "new"
+    link = tmp_path / "b.txt"
+    link.symlink_to(target)
+    atomic_write_text(link, "newer")
+    assert link.read_text() == "newer"
+
+
+@pytest.mark.parametrize("option, words", [(["--ci-samples", "999999999999"], "--ci-samples must be between"),
+                                           (["--seed", "-1"], "--seed must be 0 or more")])
+def test_bootstrap_options_out_of_range_are_one_line(demo_results, capsys, option, words):
+    assert main(["report", "--tracker", "identity", *demo_results, "--ci", *option]) == 2
+    assert words in one_line_error(capsys)
