@@ -178,3 +178,18 @@ def test_atomic_write_still_replaces_a_regular_file_and_a_link_to_one(tmp_path):
 def test_bootstrap_options_out_of_range_are_one_line(demo_results, capsys, option, words):
     assert main(["report", "--tracker", "identity", *demo_results, "--ci", *option]) == 2
     assert words in one_line_error(capsys)
+
+
+# ---- the notebook API ------------------------------------------------------------------------------------
+
+def test_evaluate_refuses_misused_arguments_with_a_user_error(tmp_path, demo_results):
+    from ostrack_eval import evaluate
+    root, results = demo_results[3], demo_results[5]
+    with pytest.raises(UserError, match="one benchmark name"):
+        evaluate(["got10k_val"], ["identity"], results=results, root=root)
+    with pytest.raises(UserError, match="no trackers given"):
+        evaluate("got10k_val", [], results=results, root=root)
+    seqs = FAKE_SEQUENCES["got10k_val"]
+    # a comma-separated string means what --sequences means, not its characters
+    ev = evaluate("got10k_val", "identity", results=results, root=root, sequences=",".join(seqs))
+    assert sorted(ev.per_sequence["sequence"].unique()) == sorted(seqs)
