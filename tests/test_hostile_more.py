@@ -193,3 +193,35 @@ def test_evaluate_refuses_misused_arguments_with_a_user_error(tmp_path, demo_res
     # a comma-separated string means what --sequences means, not its characters
     ev = evaluate("got10k_val", "identity", results=results, root=root, sequences=",".join(seqs))
     assert sorted(ev.per_sequence["sequence"].unique()) == sorted(seqs)
+
+
+# ---- plug-ins that raise SystemExit or another BaseException ---------------------------------------------
+
+_PLUGIN_BODY = ("class T:\n def __init__(self, context):\n  {init}\n"
+                " def initialize(self, image, box, info):\n  self.box = box\n"
+                " def track(self, image):\n  {track}\n  return self.box\n")
+
+
+@pytest.mark.parametrize("top, init, words", [
+    ("raise SystemExit(0)", "pass", "cannot import"),  # was a silent exit 0 with nothing run
+    ("import sys; sys.exit('no')", "pass", "cannot import"),
+    ("class E(BaseException): pass\nraise E('odd')", "pass", "cannot import"),  # was a traceback
+    ("", "raise SystemExit('bye')", "could not be built"),
+])
+def test_a_plugin_exiting_while_loaded_or_built_is_one_line(tmp_path, demo_results, capsys, top, init, words):
+    plugin = tmp_path / "plug.py"
+    plugin.write_text(top + "\n" + _PLUGIN_BODY.format(init=init, track="pass"))
+    assert main(["run", "--tracker", f"{plugin}:T", *demo_results, "--name", "p"]) == 2
+    assert words in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("raise_", ["raise SystemExit(3)", "raise E('odd')"])
+def test_a_plugin_exiting_in_track_fails_only_its_sequences(tmp_path, demo_results, capsys, raise_):
+    plugin = tmp_path / "plug.py"
+    plugin.write_text("class E(BaseException): pass\n" + _PLUGIN_BODY.format(init="pass", track=raise_))
+    assert main(["run", "--tracker", f"{plugin}:T", *demo_results, "--name", "p"]) == 1
+    err = capsys.readouterr()
+    assert "Traceback" not in err.err
+    text = err.out + err.err
+    for seq in FAKE_SEQUENCES["got10k_val"]:  # every sequence ran and failed alone; the run went on to the end
+        assert f"raised {'SystemExit: 3' if 'SystemExit' in raise_ else 'E: odd'} (sequence {seq}, frame 1)" in text
