@@ -17,6 +17,7 @@ from ostrack_eval.metrics.conventions import CONVENTIONS
 from ostrack_eval.metrics.frames import ResultError, frame_measures
 from ostrack_eval.testing import FAKE_SEQUENCES, make_fake_benchmark
 from ostrack_eval.testing.fake_layouts import fake_boxes
+from ostrack_eval.trackers.api import SequenceInfo
 from ostrack_eval.trackers.spec import parse_option
 from ostrack_eval.utils import readfile
 
@@ -225,3 +226,36 @@ def test_a_plugin_exiting_in_track_fails_only_its_sequences(tmp_path, demo_resul
     text = err.out + err.err
     for seq in FAKE_SEQUENCES["got10k_val"]:  # every sequence ran and failed alone; the run went on to the end
         assert f"raised {'SystemExit: 3' if 'SystemExit' in raise_ else 'E: odd'} (sequence {seq}, frame 1)" in text
+
+
+@pytest.mark.parametrize("out, words", [
+    (np.array([1j, 1, 2, 3]), "not a box of numbers"),  # float() would drop the imaginary part
+    ([True, True, True, True], "not a box of numbers"),
+    (["1", "2", "3", "4"], "not a box of numbers"),
+    ([5, 5, -3, -3], "negative width or height"),  # the file would be refused by every analysis
+])
+def test_a_plugin_box_that_is_not_real_numbers_or_has_negative_size_fails_its_frame(out, words):
+    from ostrack_eval.trackers.api import TrackerFault
+    from ostrack_eval.trackers.plugins import wrap
+
+    class Odd:
+        def initialize(self, image, box, info):
+            pass
+
+        def track(self, image):
+            return out
+
+    tracker = wrap(Odd(), "odd")
+    tracker.initialize(np.zeros((8, 8, 3), np.uint8), np.array([1.0, 1, 4, 4]),
+                       SequenceInfo(name="s", bench="demo", num_frames=3))
+    with pytest.raises(TrackerFault, match=words):
+        tracker.track(np.zeros((8, 8, 3), np.uint8))
+
+
+def test_a_plugin_exception_that_cannot_be_printed_is_still_one_line(tmp_path, demo_results, capsys):
+    plugin = tmp_path / "plug.py"
+    plugin.write_text("class E(Exception):\n def __str__(self):\n  raise RuntimeError('no str')\n"
+                      "class T:\n def __init__(self, context):\n  raise E()\n"
+                      " def initialize(self, image, box, info):\n  pass\n def track(self, image):\n  pass\n")
+    assert main(["run", "--tracker", f"{plugin}:T", *demo_results, "--name", "p"]) == 2
+    assert "could not be built (E: (its message cannot be printed))" in one_line_error(capsys)

@@ -44,6 +44,15 @@ class PluginSource:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of a plug-in's exception, even one whose ``__str__`` raises in turn."""
+    try:
+        text = str(exc)
+    except Exception:  # the plug-in's own exception class is broken too
+        text = "(its message cannot be printed)"
+    return f"{type(exc).__name__}: {text}"
+
+
 def entry_points() -> dict[str, importlib.metadata.EntryPoint]:
     """Installed plug-ins by name (nothing is imported)."""
     return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
@@ -65,7 +74,7 @@ def _import_module(module: str, label: str):
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # a plug-in's import may raise anything (SystemExit too): its fault
-        raise UserError(f"tracker {label!r}: cannot import {module} ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"tracker {label!r}: cannot import {module} ({describe(exc)})") from None
 
 
 def _module_name_for(path: Path) -> str:
@@ -91,7 +100,7 @@ def _import_file(path: Path, label: str):
         raise
     except BaseException as exc:
         del sys.modules[name]
-        raise UserError(f"tracker {label!r}: cannot import {path} ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"tracker {label!r}: cannot import {path} ({describe(exc)})") from None
     return module
 
 
@@ -138,7 +147,7 @@ def load_entry_point(ep: importlib.metadata.EntryPoint) -> tuple[Callable, Plugi
         raise
     except BaseException as exc:
         raise UserError(f"tracker {ep.name!r} (entry point {ep.value}): cannot import it "
-                        f"({type(exc).__name__}: {exc})") from None
+                        f"({describe(exc)})") from None
     dist = getattr(ep, "dist", None)
     source = PluginSource(ep.name, ep.value, "entry_point", dist.name if dist is not None else None,
                           dist.version if dist is not None else None)
@@ -163,7 +172,7 @@ def create(factory: Callable, context: TrackerContext, label: str) -> Any:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        raise UserError(f"tracker {label!r}: could not be built ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"tracker {label!r}: could not be built ({describe(exc)})") from None
     check_interface(tracker, label)
     return tracker
 
@@ -213,7 +222,7 @@ class RunnableTracker:
         return TrackerFault(f"{self.label} {what} (sequence {sequence}, frame {frame})")
 
     def _raised(self, exc: BaseException, sequence: str, frame: int) -> TrackerFault:
-        return self._fault(f"raised {type(exc).__name__}: {exc}", sequence, frame)
+        return self._fault(f"raised {describe(exc)}", sequence, frame)
 
     def _box(self, out, sequence: str, frame: int) -> np.ndarray:
         try:
