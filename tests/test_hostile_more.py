@@ -259,3 +259,18 @@ def test_a_plugin_exception_that_cannot_be_printed_is_still_one_line(tmp_path, d
                       " def initialize(self, image, box, info):\n  pass\n def track(self, image):\n  pass\n")
     assert main(["run", "--tracker", f"{plugin}:T", *demo_results, "--name", "p"]) == 2
     assert "could not be built (E: (its message cannot be printed))" in one_line_error(capsys)
+
+
+# ---- argparse's own errors -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, words", [
+    (["report", "--bench", "lasot", "--tracker", "x", "--digits", "0"], "report: argument --digits"),
+    (["datasets", "check"], "datasets check: the following arguments are required"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_usage_errors_start_like_every_other_error(capsys, argv, words):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    line = one_line_error(capsys)
+    assert line.startswith("ostrack-eval: error: ") and words in line

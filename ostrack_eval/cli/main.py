@@ -33,7 +33,9 @@ COMMAND_MODULES = [
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own usage errors: keep exit code 2, one line
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # the same "ostrack-eval: error:" start as every other error, the subcommand after it
+        tool, _, command = self.prog.partition(" ")
+        self.exit(2, f"{tool}: error: {command + ': ' if command else ''}{message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
