@@ -274,3 +274,32 @@ def test_usage_errors_start_like_every_other_error(capsys, argv, words):
     assert exit_.value.code == 2
     line = one_line_error(capsys)
     assert line.startswith("ostrack-eval: error: ") and words in line
+
+
+# ---- Ctrl-C with worker processes ------------------------------------------------------------------------
+
+def test_ctrl_c_with_workers_is_one_line(tmp_path):
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    make_fake_benchmark("got10k_val", data)
+    started = tmp_path / "started"
+    plugin = tmp_path / "slow.py"
+    plugin.write_text("import pathlib, time\nclass T:\n def __init__(self, context):\n  pass\n"
+                      " def initialize(self, image, box, info):\n  self.box = box\n"
+                      f" def track(self, image):\n  pathlib.Path({str(started)!r}).touch()\n  time.sleep(1)\n"
+                      "  return self.box\n")
+    proc = subprocess.Popen([sys.executable, "-m", "ostrack_eval", "run", "--bench", "got10k_val", "--root",
+                             str(data / "got10k"), "--results", str(tmp_path / "r"), "--tracker", f"{plugin}:T",
+                             "--workers", "2"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    for _ in range(1200):  # wait until a worker tracks (bounded: never a hang)
+        if started.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert started.exists(), proc.communicate()[1]
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    _, err = proc.communicate(timeout=120)
+    # the worker queues' semaphores were left to multiprocessing's resource tracker, which warned about them
+    assert proc.returncode == 130 and err.strip().splitlines() == ["ostrack-eval: interrupted"], err

@@ -8,6 +8,7 @@ before anything slow is imported (Ctrl-C at any moment is one line and exit 130)
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import signal
@@ -105,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(sys.argv[1:] if argv is None else list(argv))
     except KeyboardInterrupt:  # also while the parser is built and the commands import their libraries
-        return _interrupted(exiting=argv is None)
+        if argv is None:  # a second Ctrl-C from here on must add no traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # outside the handler, so the interrupted frames are gone: the worker queues' semaphores they held are
+    # released before os._exit, which would leave them to multiprocessing's resource tracker to warn about
+    gc.collect()
+    return _interrupted(exiting=argv is None)
 
 
 if __name__ == "__main__":
