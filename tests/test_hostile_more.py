@@ -303,3 +303,25 @@ def test_ctrl_c_with_workers_is_one_line(tmp_path):
     _, err = proc.communicate(timeout=120)
     # the worker queues' semaphores were left to multiprocessing's resource tracker, which warned about them
     assert proc.returncode == 130 and err.strip().splitlines() == ["ostrack-eval: interrupted"], err
+
+
+# ---- a decompression bomb among the frames (HTML thumbnails) --------------------------------------------
+
+def _png_header_only(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("size", [(100_000, 100_000), (10_000, 9_500)])  # PIL's error; above our cap (no warning)
+def test_html_thumbnail_of_a_decompression_bomb_is_skipped(tmp_path, recwarn, size):
+    from ostrack_eval.reports.html import thumbnail
+    frame = tmp_path / "00000001.png"
+    frame.write_bytes(_png_header_only(*size))  # 98 bytes that claim 10^10 (or 95 M) pixels
+    box = np.array([1.0, 1, 5, 5])
+    assert thumbnail(frame, box, box) is None  # was a DecompressionBombError traceback
+    assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
