@@ -325,3 +325,11 @@ def test_html_thumbnail_of_a_decompression_bomb_is_skipped(tmp_path, recwarn, si
     box = np.array([1.0, 1, 5, 5])
     assert thumbnail(frame, box, box) is None  # was a DecompressionBombError traceback
     assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
+
+
+@pytest.mark.parametrize("minutes", ["nan", "inf"])
+def test_train_tiny_minutes_not_a_finite_positive_number_is_one_line(tmp_path, capsys, minutes):
+    # NaN passed the "<= 0" check and reached int(nan) after a calibration run: a traceback
+    assert main(["train-tiny", f"--minutes={minutes}", "--out", str(tmp_path / "t.pth")]) == 2
+    assert "--minutes must be a positive number" in one_line_error(capsys)
+    assert not (tmp_path / "t.pth").exists()
