@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import warnings
 import sys
 from pathlib import Path
 
@@ -333,3 +334,34 @@ def test_train_tiny_minutes_not_a_finite_positive_number_is_one_line(tmp_path, c
     assert main(["train-tiny", f"--minutes={minutes}", "--out", str(tmp_path / "t.pth")]) == 2
     assert "--minutes must be a positive number" in one_line_error(capsys)
     assert not (tmp_path / "t.pth").exists()
+
+
+# ---- one line, not warnings before it --------------------------------------------------------------------
+
+def test_huge_finite_boxes_score_without_numpy_warnings():
+    gt, pred = fake_boxes(6), fake_boxes(6)
+    gt[2], pred[3] = 1e308, 1e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would be printed on stderr before the table
+        for convention in CONVENTIONS.values():
+            if convention.family == "itb":
+                continue  # ITB keeps the boxes as stored: 1e308 rows are scored, no different
+            frame_measures(convention, pred, gt)
+
+
+def test_demo_with_bad_input_prints_the_runs_one_line_only(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["demo", "--tracker", "identity", "--baseline", "", "--results", str(tmp_path / "afile"),
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "--results must name a folder" in one_line_error(capsys)  # not also "demo run of identity failed"
+
+
+def test_a_pickle_checkpoint_is_refused_without_torchs_protocol_warning(tmp_path, capsys, recwarn):
+    import pickle
+
+    from ostrack_eval.trackers.checkpoint import load_state_dict
+    path = tmp_path / "evil.pth"
+    path.write_bytes(pickle.dumps({"model": print}, protocol=4))
+    with pytest.raises(UserError):
+        load_state_dict(path)
+    assert not [w for w in recwarn if "pickle protocol" in str(w.message)]

@@ -266,6 +266,14 @@ def frame_measures(convention: Convention, pred: np.ndarray | None, gt: np.ndarr
     _refuse_infinite(gt, "ground truth")
     if convention.truncate and pred is not None:
         pred = official_int_boxes(pred)
+    # huge finite boxes (1e308) overflow to inf inside IoU and distances: a miss, not a warning on stderr
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _family_measures(convention, pred, gt, tag=tag, visible=visible, cover=cover, resolution=resolution)
+
+
+def _family_measures(convention: Convention, pred: np.ndarray | None, gt: np.ndarray, *, tag: str,
+                     visible: np.ndarray | None, cover: np.ndarray | None,
+                     resolution: tuple[float, float] | None) -> FrameMeasures:
     if convention.family == "pytracking":
         return pytracking_frames(pred, gt, tag=tag, visible=visible, valid_needs_xy=convention.valid_needs_xy)
     if convention.family == "trackingnet":

@@ -171,6 +171,21 @@ def run_workers(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], c
                 proc.terminate()
                 proc.join()
         tasks.cancel_join_thread()  # jobs left unpicked after a stop must not block our exit
+        _drain(tasks)
+
+
+def _drain(tasks) -> None:
+    """Take back the jobs no worker picked, so the queue's feeder thread can finish and let go of its two
+    semaphores (left held at exit, multiprocessing's resource tracker warns about them after Ctrl-C)."""
+    try:
+        while True:
+            tasks.get(timeout=0.05)
+    except (queue.Empty, OSError, ValueError, EOFError):
+        pass
+    tasks.close()
+    thread = getattr(tasks, "_thread", None)  # the feeder; close() has sent it the sentinel
+    if thread is not None:
+        thread.join(timeout=2)
 
 
 def _reap(procs: dict, alive: set, events, monitor: RunMonitor) -> None:
