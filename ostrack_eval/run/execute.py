@@ -146,8 +146,14 @@ def run_workers(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], c
                               args=(wid, spec, dev, cpu_threads, store, bench, tasks, events, stop, os.getpid(),
                                     batch))
              for wid, dev in enumerate(devices)}
-    for proc in procs.values():
-        proc.start()
+    # SIGINT blocked while they start: a spawned child inherits the mask, so a Ctrl-C while it is still
+    # importing (before worker_main ignores SIGINT) cannot print its traceback; ours waits until unblocked
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for proc in procs.values():
+            proc.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     alive = set(procs)
     try:
         while alive:
