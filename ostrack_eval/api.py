@@ -39,7 +39,13 @@ def evaluate(bench: str, trackers: list[str] | str, *, results: str | Path = "re
     """
     from ostrack_eval.reports.pipeline import evaluate_runs
 
+    if not isinstance(bench, str):
+        raise UserError(f"evaluate takes one benchmark name, got {bench!r}")
     names = [trackers] if isinstance(trackers, str) else list(trackers)
+    if not names:
+        raise UserError("no trackers given")
+    if isinstance(sequences, str):  # "a,b" as on the command line, not its characters one by one
+        sequences = [n.strip() for n in sequences.split(",") if n.strip()]
     (be,) = evaluate_runs([bench], names, results=results, root=root, labels=labels, convention=convention,
                           full_precision=full_precision, skip_missing=skip_missing, sequences=sequences)
     return Evaluation(be)

@@ -29,6 +29,8 @@ def run_demo(args: argparse.Namespace) -> int:
         if args.device:
             cmd += ["--device", args.device]
         rc = main(cmd)
+        if rc == 2:
+            return rc  # bad input: the run has said so in its one line
         if rc:
             raise UserError(f"demo run of {tracker} failed (exit {rc})")
     out.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ before anything slow is imported (Ctrl-C at any moment is one line and exit 130)
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import signal
@@ -33,7 +34,9 @@ COMMAND_MODULES = [
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own usage errors: keep exit code 2, one line
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # the same "ostrack-eval: error:" start as every other error, the subcommand after it
+        tool, _, command = self.prog.partition(" ")
+        self.exit(2, f"{tool}: error: {command + ': ' if command else ''}{message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(sys.argv[1:] if argv is None else list(argv))
     except KeyboardInterrupt:  # also while the parser is built and the commands import their libraries
-        return _interrupted(exiting=argv is None)
+        if argv is None:  # a second Ctrl-C from here on must add no traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # outside the handler, so the interrupted frames are gone: the worker queues' semaphores they held are
+    # released before os._exit, which would leave them to multiprocessing's resource tracker to warn about
+    gc.collect()
+    return _interrupted(exiting=argv is None)
 
 
 if __name__ == "__main__":

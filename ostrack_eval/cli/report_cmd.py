@@ -11,6 +11,8 @@ from ostrack_eval.metrics.conventions import BENCH_TAGS, CONVENTIONS
 TABLE_CHOICES = ("1", "2", "3", "4", "5", "6", "A4", "A5", "attributes")
 # tables whose MACs column needs the profiler (torch); JSON then carries "macs" too
 _MACS_TABLES = {"3", "6", "A4"}
+# a bound on memory and time: the resamples are held (samples x scores) and each costs a pass over the sequences
+MAX_CI_SAMPLES = 1_000_000
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
@@ -89,8 +91,10 @@ def run_report(args: argparse.Namespace) -> int:
         raise UserError(f"--table {args.table} is for --bench {needs}")
     if args.paper and args.table not in PAPER_TABLES:
         raise UserError(f"--paper needs --table {'|'.join(PAPER_TABLES)}")
-    if args.ci_samples < 100:
-        raise UserError(f"--ci-samples must be at least 100, got {args.ci_samples}")
+    if not 100 <= args.ci_samples <= MAX_CI_SAMPLES:
+        raise UserError(f"--ci-samples must be between 100 and {MAX_CI_SAMPLES:,}, got {args.ci_samples}")
+    if args.seed < 0:  # numpy's generators take non-negative seeds only
+        raise UserError(f"--seed must be 0 or more, got {args.seed}")
     evals = evaluate_runs(args.bench, args.tracker, results=args.results, root=args.root, labels=args.labels,
                           convention=args.convention, full_precision=args.full_precision,
                           skip_missing=args.skip_missing,

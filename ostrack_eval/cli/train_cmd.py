@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -40,8 +41,8 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(f"{args.out}: already exists (pass --force to overwrite)")
     if args.steps is not None and args.steps < 1:
         raise UserError(f"--steps must be at least 1, got {args.steps}")
-    if args.minutes is not None and args.minutes <= 0:
-        raise UserError(f"--minutes must be positive, got {args.minutes}")
+    if args.minutes is not None and not (args.minutes > 0 and math.isfinite(args.minutes)):  # NaN compares False
+        raise UserError(f"--minutes must be a positive number, got {args.minutes}")
     if args.threads < 1:
         raise UserError(f"--threads must be at least 1, got {args.threads}")
     steps = args.steps if args.steps is not None else TINY_TRAIN.steps

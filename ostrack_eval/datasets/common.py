@@ -15,6 +15,7 @@ from ostrack_eval.datasets.tables import rows_by_name, table_rows
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.boxio import read_boxes
 from ostrack_eval.utils.text import listing
+from ostrack_eval.utils import readfile
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 _FLAG_SPLIT = re.compile(r"[,\s]+")
@@ -43,7 +44,7 @@ def read_text(path: Path, *, missing: str = "file not found", errors: str = "str
     on; ``missing`` words the absent case.
     """
     try:
-        text = path.read_text(encoding="utf-8", errors=errors)
+        text = readfile.read_text(path, errors=errors)
     except FileNotFoundError:
         raise UserError(f"{path}: {missing}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -173,6 +173,10 @@ def itb_frames(pred: np.ndarray, gt: np.ndarray) -> FrameMeasures:
     pred = _boxes(pred, "prediction")
     gt = np.asarray(gt, dtype=np.float64)
     m = len(gt)
+    # pysot's mean over the frames would make the video's mIoU NaN without a word
+    for what, arr in (("prediction", pred[:m]), ("ground truth", gt)):
+        if np.isnan(arr).any():
+            raise ResultError(f"NaN in the {what} (row {_first_row(np.isnan(arr).any(axis=1))})")
     if len(pred) < m:
         raise ResultError(f"{len(pred)} rows for {m} frames (the ITB toolkit needs one row per frame)")
     pred = pred[:m]
@@ -209,6 +213,9 @@ def got10k_frames(pred: np.ndarray, gt: np.ndarray, *, cover: np.ndarray | None 
     nan_pred = np.isnan(pred).any(axis=1)
     if nan_pred.any():
         raise ResultError(f"NaN in the prediction (row {_first_row(nan_pred)})")
+    nan_gt = np.isnan(gt).any(axis=1)
+    if nan_gt.any():  # the toolkit's mean would turn the whole score into NaN
+        raise ResultError(f"NaN in the ground truth (row {_first_row(nan_gt)})")
     p, g = pred[1:], gt[1:]
     if resolution is not None:
         width, height = float(resolution[0]), float(resolution[1])
@@ -226,11 +233,23 @@ def got10k_frames(pred: np.ndarray, gt: np.ndarray, *, cover: np.ndarray | None 
     return FrameMeasures(overlap, empty, empty, len(overlap))
 
 
+def _refuse_infinite(arr: np.ndarray | None, what: str) -> None:
+    # no reference tool handles inf (their IoU turns it into NaN or silently into a miss, and the official
+    # runner would have written garbage integers for it), so it is named like NaN instead of scored
+    if arr is None:
+        return
+    arr = np.asarray(arr, dtype=np.float64)
+    inf = np.isinf(arr)
+    if inf.any():
+        rows = inf.reshape(len(arr), -1).any(axis=1) if arr.ndim else inf.reshape(1)
+        raise ResultError(f"infinite value in the {what} (row {_first_row(rows)})")
+
+
 def official_int_boxes(pred: np.ndarray) -> np.ndarray:
     """The boxes as the official runner stores them: ``np.array(boxes).astype(int)`` (toward zero).
 
-    ``np.trunc`` equals ``astype(int)`` for every finite box and keeps NaN and inf, which the family's
-    own checks then name (the runner would have written garbage integers for them). Integer boxes come
+    ``np.trunc`` equals ``astype(int)`` for every finite box and keeps NaN and inf, which the checks then
+    name (the runner would have written garbage integers for them). Integer boxes come
     back unchanged, so third-party integer files score exactly as the reference analysis scores them.
     """
     return np.trunc(np.asarray(pred, dtype=np.float64))
@@ -243,8 +262,18 @@ def frame_measures(convention: Convention, pred: np.ndarray | None, gt: np.ndarr
 
     With ``convention.truncate`` the prediction first goes through :func:`official_int_boxes`.
     """
+    _refuse_infinite(pred, "prediction")
+    _refuse_infinite(gt, "ground truth")
     if convention.truncate and pred is not None:
         pred = official_int_boxes(pred)
+    # huge finite boxes (1e308) overflow to inf inside IoU and distances: a miss, not a warning on stderr
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _family_measures(convention, pred, gt, tag=tag, visible=visible, cover=cover, resolution=resolution)
+
+
+def _family_measures(convention: Convention, pred: np.ndarray | None, gt: np.ndarray, *, tag: str,
+                     visible: np.ndarray | None, cover: np.ndarray | None,
+                     resolution: tuple[float, float] | None) -> FrameMeasures:
     if convention.family == "pytracking":
         return pytracking_frames(pred, gt, tag=tag, visible=visible, valid_needs_xy=convention.valid_needs_xy)
     if convention.family == "trackingnet":

@@ -8,6 +8,7 @@ heuristic and yields a warning, never an error.
 from __future__ import annotations
 
 import json
+from ostrack_eval.utils import readfile
 from pathlib import Path
 
 # Keys of run.json (ostrack_eval.run.metadata) whose string values identify the model. The per-bench
@@ -41,7 +42,7 @@ def got10k_protocol_warning(run_json: Path) -> str | None:
     if not run_json.is_file():
         return None
     try:
-        info = json.loads(run_json.read_text(encoding="utf-8"))
+        info = json.loads(readfile.read_text(run_json))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return f"{run_json}: cannot read it to check the GOT-10k protocol ({exc})"
     if isinstance(info, dict) and "checkpoint" in info and info["checkpoint"] is None:

@@ -27,6 +27,7 @@ from ostrack_eval.reports.tables import Table, bench_label
 STRIP_BINS = 240  # columns of an IoU strip: enough to see a loss, a few hundred bytes each
 GAP_ROWS = 25  # sequences shown in the gap chart (the table below it lists them all)
 MAX_THUMBNAILS = 400  # keeps a LaSOT x 6 page in the low megabytes
+MAX_FRAME_PIXELS = 64_000_000  # 8K is 33 M; a frame beyond this is not decoded for a thumbnail
 THUMB_WIDTH = 200
 
 
@@ -85,14 +86,20 @@ def _box_corners(box: np.ndarray, scale: float) -> list[float] | None:
 
 def thumbnail(frame: Path, gt: np.ndarray, pred: np.ndarray) -> str | None:
     """The frame scaled to :data:`THUMB_WIDTH` px with the ground truth (green) and the tracker's box (red)."""
+    import warnings
+
     from PIL import Image, ImageDraw, UnidentifiedImageError
 
     try:
-        with Image.open(frame) as im:
-            im = im.convert("RGB")
-            scale = THUMB_WIDTH / im.width
-            im = im.resize((THUMB_WIDTH, max(1, round(im.height * scale))))
-    except (OSError, UnidentifiedImageError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the size cap below decides
+            with Image.open(frame) as im:  # reads the header only
+                if im.width * im.height > MAX_FRAME_PIXELS:
+                    return None  # a decompression bomb planted among the frames: not decoded
+                im = im.convert("RGB")
+                scale = THUMB_WIDTH / im.width
+                im = im.resize((THUMB_WIDTH, max(1, round(im.height * scale))))
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
         return None
     draw = ImageDraw.Draw(im)
     for box, colour in ((gt, (40, 220, 40)), (pred, (240, 40, 40))):

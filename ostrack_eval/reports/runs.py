@@ -9,6 +9,7 @@ from pathlib import Path
 from ostrack_eval.errors import UserError
 from ostrack_eval.reports.results import run_folders
 from ostrack_eval.trackers.registry import TrackerSpec
+from ostrack_eval.utils import readfile
 
 
 def resolve_source(results: str | Path, name: str, bench: str) -> tuple[Path, Path | None]:
@@ -42,7 +43,7 @@ def read_run_record(run_dir: Path | None) -> dict | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(readfile.read_text(path))
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: cannot read run record ({exc})") from None
     return data if isinstance(data, dict) else None
@@ -55,7 +56,7 @@ def read_server_scores(bench_dir: Path) -> dict[str, float] | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(readfile.read_text(path))
         return {str(k): float(v) for k, v in data.items()}
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise UserError(f"{path}: expected a JSON object of numbers ({exc})") from None

@@ -146,8 +146,14 @@ def run_workers(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], c
                               args=(wid, spec, dev, cpu_threads, store, bench, tasks, events, stop, os.getpid(),
                                     batch))
              for wid, dev in enumerate(devices)}
-    for proc in procs.values():
-        proc.start()
+    # SIGINT blocked while they start: a spawned child inherits the mask, so a Ctrl-C while it is still
+    # importing (before worker_main ignores SIGINT) cannot print its traceback; ours waits until unblocked
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for proc in procs.values():
+            proc.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     alive = set(procs)
     try:
         while alive:
@@ -171,6 +177,21 @@ def run_workers(jobs: list[Job], spec: TrackerSpec, devices: list[str | None], c
                 proc.terminate()
                 proc.join()
         tasks.cancel_join_thread()  # jobs left unpicked after a stop must not block our exit
+        _drain(tasks)
+
+
+def _drain(tasks) -> None:
+    """Take back the jobs no worker picked, so the queue's feeder thread can finish and let go of its two
+    semaphores (left held at exit, multiprocessing's resource tracker warns about them after Ctrl-C)."""
+    try:
+        while True:
+            tasks.get(timeout=0.05)
+    except (queue.Empty, OSError, ValueError, EOFError):
+        pass
+    tasks.close()
+    thread = getattr(tasks, "_thread", None)  # the feeder; close() has sent it the sentinel
+    if thread is not None:
+        thread.join(timeout=2)
 
 
 def _reap(procs: dict, alive: set, events, monitor: RunMonitor) -> None:

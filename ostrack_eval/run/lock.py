@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ostrack_eval.errors import UserError
+from ostrack_eval.utils import readfile
 
 _UNSUPPORTED = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS)
 
@@ -78,7 +79,7 @@ class FileLock:
     def holder(self) -> dict:
         """Who holds the lock, as recorded in the file (empty when it cannot be read yet)."""
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            return json.loads(readfile.read_text(self.path))
         except (OSError, ValueError):
             return {}
 

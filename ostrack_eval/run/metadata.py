@@ -22,6 +22,7 @@ from ostrack_eval.run.lock import FileLock
 from ostrack_eval.run.store import ResultStore
 from ostrack_eval.trackers.spec import TrackerSpec, file_sha256
 from ostrack_eval.utils.atomic import atomic_write_text, is_temp_file
+from ostrack_eval.utils import readfile
 
 FORMAT = 1
 
@@ -157,7 +158,7 @@ class RunRecord:
         if not self.path.is_file():
             return None
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(readfile.read_text(self.path))
         except (OSError, ValueError) as exc:
             raise UserError(f"{self.path}: cannot read run record ({exc}); fix or move it away") from None
         if not isinstance(data, dict):

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import time
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -302,7 +303,9 @@ class _Connection:
                 ray.init(address="local", num_cpus=max(cpu_threads_per_worker(1), wanted),
                          object_store_memory=LOCAL_OBJECT_STORE_BYTES, include_dashboard=False, **quiet)
             else:
-                ray.init(address=address, **quiet)
+                with warnings.catch_warnings():  # Ray Client warns before it raises; the raise is our one line
+                    warnings.simplefilter("ignore", UserWarning)
+                    ray.init(address=address, **quiet)
         except (ConnectionError, ValueError) as exc:  # no cluster there, or not an address
             raise UserError(f"--ray-address {address}: cannot connect to a Ray cluster ({_first_line(exc)})") from None
         self.started = True

@@ -107,6 +107,12 @@ def read_output(out) -> tuple[np.ndarray, float | None]:
     elif isinstance(out, tuple) and len(out) == 2 and np.ndim(out[1]) == 0 and np.size(out[0]) == 4:
         out, confidence = out
     try:
+        kind = np.asarray(out).dtype.kind
+    except (TypeError, ValueError):
+        kind = "O"
+    if kind in "cbUS":  # complex, bool or text: float() would drop an imaginary part or read True as 1
+        raise ValueError(f"returned {type(out).__name__} of {np.asarray(out).dtype}, not a box of numbers")
+    try:
         box = np.asarray(out, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
         raise ValueError(f"returned {type(out).__name__}, not a box") from None
@@ -124,4 +130,6 @@ def check_box(box: np.ndarray) -> str | None:
         return f"returned {box.size} values instead of x,y,w,h"
     if not np.all(np.isfinite(box)):
         return f"returned a non-finite box {box.tolist()}"
+    if box[2] < 0 or box[3] < 0:  # every reference analysis refuses the file it would be written to
+        return f"returned a negative width or height {box.tolist()}"
     return None

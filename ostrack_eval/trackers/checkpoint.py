@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -131,7 +132,9 @@ def _load_object(path: Path) -> object:
     # the globals are listed from data.pkl alone, so the tensors are read once, by the one load below
     placeholders = _placeholders_for(path) if zipfile.is_zipfile(path) else []
     try:
-        with safe_globals(placeholders):
+        with safe_globals(placeholders), warnings.catch_warnings():
+            # torch warns about a pickle protocol it may not support; what it then refuses is our one line
+            warnings.simplefilter("ignore", UserWarning)
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, the user gets one line
         raise _refused_global(exc, path) or UserError(

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from ostrack_eval.errors import UserError
+from ostrack_eval.utils import readfile
 
 TEMPLATE_RANGES = ("CTR_POINT", "ALL", "CTR_REC", "GT_BOX")
 _CLI_TO_RANGE = {"ctr_point": "CTR_POINT", "all": "ALL", "ctr_rec": "CTR_REC", "gt_box": "GT_BOX"}
@@ -196,11 +197,13 @@ def load_config(path: str | Path) -> OSTrackConfig:
     """Read an OSTrack YAML (ours or the official experiment format)."""
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(readfile.read_text(path))
     except FileNotFoundError:
         raise UserError(f"{path}: tracker config not found") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read ({exc})") from None
     if not isinstance(doc, dict):
         raise UserError(f"{path}: expected a mapping at the top level")
     name = path.name.split(".")[0]

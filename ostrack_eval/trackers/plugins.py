@@ -44,6 +44,15 @@ class PluginSource:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of a plug-in's exception, even one whose ``__str__`` raises in turn."""
+    try:
+        text = str(exc)
+    except Exception:  # the plug-in's own exception class is broken too
+        text = "(its message cannot be printed)"
+    return f"{type(exc).__name__}: {text}"
+
+
 def entry_points() -> dict[str, importlib.metadata.EntryPoint]:
     """Installed plug-ins by name (nothing is imported)."""
     return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
@@ -62,8 +71,10 @@ def _attr(obj, path: str, label: str):
 def _import_module(module: str, label: str):
     try:
         return importlib.import_module(module)
-    except Exception as exc:  # a plug-in's import may raise anything; it is the plug-in's fault, not ours
-        raise UserError(f"tracker {label!r}: cannot import {module} ({type(exc).__name__}: {exc})") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a plug-in's import may raise anything (SystemExit too): its fault
+        raise UserError(f"tracker {label!r}: cannot import {module} ({describe(exc)})") from None
 
 
 def _module_name_for(path: Path) -> str:
@@ -85,9 +96,11 @@ def _import_file(path: Path, label: str):
     sys.modules[name] = module  # dataclasses and pickling look classes up by module name
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         del sys.modules[name]
-        raise UserError(f"tracker {label!r}: cannot import {path} ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"tracker {label!r}: cannot import {path} ({describe(exc)})") from None
     return module
 
 
@@ -130,9 +143,11 @@ def load_target(target: str, label: str, kind: str) -> tuple[Callable, PluginSou
 def load_entry_point(ep: importlib.metadata.EntryPoint) -> tuple[Callable, PluginSource]:
     try:
         factory = ep.load()
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         raise UserError(f"tracker {ep.name!r} (entry point {ep.value}): cannot import it "
-                        f"({type(exc).__name__}: {exc})") from None
+                        f"({describe(exc)})") from None
     dist = getattr(ep, "dist", None)
     source = PluginSource(ep.name, ep.value, "entry_point", dist.name if dist is not None else None,
                           dist.version if dist is not None else None)
@@ -154,8 +169,10 @@ def create(factory: Callable, context: TrackerContext, label: str) -> Any:
         tracker = build(context, **options)
     except UserError:
         raise
-    except Exception as exc:
-        raise UserError(f"tracker {label!r}: could not be built ({type(exc).__name__}: {exc})") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        raise UserError(f"tracker {label!r}: could not be built ({describe(exc)})") from None
     check_interface(tracker, label)
     return tracker
 
@@ -187,7 +204,8 @@ def _initialize_style(tracker) -> str:
 
 class RunnableTracker:
     """A tracker behind the contract: adapts the pytracking form, checks every box, and turns every failure
-    into one :class:`TrackerFault` line naming the tracker, the sequence and the frame."""
+    into one :class:`TrackerFault` line naming the tracker, the sequence and the frame (``SystemExit`` and
+    other ``BaseException`` subclasses included: only Ctrl-C passes through, so plug-in code cannot end the run)."""
 
     def __init__(self, tracker, label: str):
         self.tracker, self.label = tracker, label
@@ -203,8 +221,8 @@ class RunnableTracker:
     def _fault(self, what: str, sequence: str, frame: int) -> TrackerFault:
         return TrackerFault(f"{self.label} {what} (sequence {sequence}, frame {frame})")
 
-    def _raised(self, exc: Exception, sequence: str, frame: int) -> TrackerFault:
-        return self._fault(f"raised {type(exc).__name__}: {exc}", sequence, frame)
+    def _raised(self, exc: BaseException, sequence: str, frame: int) -> TrackerFault:
+        return self._fault(f"raised {describe(exc)}", sequence, frame)
 
     def _box(self, out, sequence: str, frame: int) -> np.ndarray:
         try:
@@ -228,14 +246,18 @@ class RunnableTracker:
         self.sequence, self.frame = info.name, 0
         try:
             self._init_call(self.tracker.initialize, image, box, info)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             raise self._raised(exc, info.name, 0) from exc
 
     def track(self, image: np.ndarray) -> np.ndarray:
         self.frame += 1
         try:
             out = self.tracker.track(image, {}) if self.style == "pytracking" else self.tracker.track(image)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             raise self._raised(exc, self.sequence, self.frame) from exc
         return self._box(out, self.sequence, self.frame)
 
@@ -243,7 +265,9 @@ class RunnableTracker:
     def start(self, image: np.ndarray, box: np.ndarray, info: SequenceInfo):
         try:
             return self._init_call(self.tracker.start, image, box, info)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             raise self._raised(exc, info.name, 0) from exc
 
     def step(self, images: list[np.ndarray], states: list,
@@ -252,7 +276,9 @@ class RunnableTracker:
         state's sequence and frame for the messages; a step that raises as a whole raises for its first."""
         try:
             outs = list(self.tracker.step(images, states))
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             raise self._raised(exc, *where[0]) from exc
         if len(outs) != len(states):
             raise self._fault(f"step returned {len(outs)} boxes for {len(states)} sequences", *where[0])

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ostrack_eval.errors import UserError
+from ostrack_eval.utils import readfile
 
 CE_TEMPLATES = ("ctr_point", "all", "ctr_rec", "gt_box")
 DTYPES = ("fp32", "bf16", "fp16")
@@ -79,9 +80,11 @@ def parse_option(text: str) -> dict:
     if not path.is_file():
         raise UserError(f"--tracker-opt {text!r}: expected key=value or a YAML file of options")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(readfile.read_text(path))
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read ({exc})") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict) or not all(isinstance(k, str) and k.isidentifier() for k in doc):

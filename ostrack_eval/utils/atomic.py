@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,18 @@ from typing import IO, Iterator
 # read once: os.umask can only be read by setting it, which would race with other threads
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+def _refuse_special(path: Path) -> None:
+    # the rename would put a regular file in place of a device, FIFO or socket (or of a link to one, such as
+    # /dev/stdout): run as root, `--out /dev/full` would replace the device node itself
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # nothing there (or a dangling link): an ordinary new file
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "not a regular file (a device, FIFO or socket); refusing to replace it",
+                      str(path))
 
 
 @contextmanager
@@ -25,6 +38,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
     try:
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        _refuse_special(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except FileExistsError as exc:  # mkdir met a file where a folder of the path should be

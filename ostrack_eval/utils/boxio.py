@@ -12,6 +12,7 @@ import numpy as np
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.atomic import atomic_write_text
+from ostrack_eval.utils import readfile
 
 _SPLIT = re.compile(r"[,\t ;]+")
 
@@ -70,7 +71,7 @@ def read_boxes(path: str | os.PathLike, ncols: int | None = 4) -> np.ndarray:
     """Read an ``N x 4`` box file (ours: comma floats; pytracking/OSTrack: tab ints; others: spaces)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="strict")
+        text = readfile.read_text(path)
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

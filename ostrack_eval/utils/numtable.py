@@ -11,6 +11,7 @@ import numpy as np
 
 from ostrack_eval.errors import UserError
 from ostrack_eval.utils.boxio import guess_delimiter, parse_boxes_fast
+from ostrack_eval.utils import readfile
 
 
 # Below this many bytes a set of files is parsed one file at a time: importing pandas (~0.2 s) would cost
@@ -25,7 +26,7 @@ def read_table(path: Path, ncols: int | None = 4) -> np.ndarray:
     """A numeric text table, fast: ``np.loadtxt`` on the common single-delimiter files, else the
     tolerant :func:`~ostrack_eval.utils.boxio.parse_boxes` (mixed delimiters, exact error messages)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = readfile.read_text(path)
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -92,7 +93,7 @@ def read_tables(paths: list[Path], ncols: int | None = 4) -> list[np.ndarray | U
         groups: dict[tuple[str | None, int], list[tuple[int, bytes, int]]] = {}
         for i, path in enumerate(paths):
             try:
-                data = path.read_bytes()
+                data = readfile.read_bytes(path)
             except OSError:
                 continue
             key = _batch_key(data, ncols)
