@@ -365,3 +365,12 @@ def test_a_pickle_checkpoint_is_refused_without_torchs_protocol_warning(tmp_path
     with pytest.raises(UserError):
         load_state_dict(path)
     assert not [w for w in recwarn if "pickle protocol" in str(w.message)]
+
+
+@pytest.mark.parametrize("flag", [["--no-ce"], ["--keep-ratio", "0.7"], ["--ce-template", "all"]])
+def test_ce_flags_for_a_tracker_without_ce_are_refused_not_ignored(tmp_path, capsys, flag):
+    results = tmp_path / "results"
+    rc = main(["run", "--bench", "demo", "--tracker", "identity", "--results", str(results), *flag])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err.count("\n") == 0 and "has no candidate elimination" in err and flag[0] in err
+    assert not results.exists()  # refused before the run folder exists

@@ -81,10 +81,11 @@ def describe_tracker(spec: TrackerSpec) -> TrackerIdentity:
     hash) is recorded.
     """
     from ostrack_eval.trackers.api import TrackerContext
-    from ostrack_eval.trackers.plugins import takes_checkpoint
+    from ostrack_eval.trackers.plugins import check_spec_flags
     from ostrack_eval.trackers.registry import resolve
 
     factory, source = resolve(spec)
+    check_spec_flags(factory, spec, spec.tracker)
     config, ckpt = None, None
     describe = getattr(factory, "describe", None)
     if describe is not None:
@@ -93,8 +94,6 @@ def describe_tracker(spec: TrackerSpec) -> TrackerIdentity:
         except TypeError as exc:  # an option the tracker does not take
             raise UserError(f"tracker {spec.tracker!r}: {exc}") from None
     elif spec.checkpoint:
-        if not takes_checkpoint(factory):
-            raise UserError(f"tracker {spec.tracker!r} takes no checkpoint (--checkpoint {spec.checkpoint})")
         ckpt = Path(spec.checkpoint)
         if not ckpt.is_file():
             raise UserError(f"{ckpt}: checkpoint not found")

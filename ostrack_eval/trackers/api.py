@@ -39,7 +39,8 @@ class TrackerContext:
     (``None``: the whole machine; the runner caps torch's threads to it, other libraries are the
     tracker's to cap). ``checkpoint``: ``--checkpoint`` (``None``:
     the tracker's default); load it with :func:`ostrack_eval.trackers.checkpoint.load_state_dict`, which
-    never runs code from the file. Only factories that declare ``takes_checkpoint = True`` are given one.
+    never runs code from the file. Only factories that declare ``takes_checkpoint = True`` are given one, and
+    only those that declare ``takes_ce_options = True`` accept ``--no-ce``, ``--keep-ratio``, ``--ce-template``.
     """
 
     spec: TrackerSpec

@@ -56,6 +56,7 @@ class OSTrackTracker:
     """
 
     takes_checkpoint = True
+    takes_ce_options = True  # --no-ce, --keep-ratio, --ce-template
     preset: str | None = None
 
     def __init__(self, model: OSTrack, cfg: OSTrackConfig, device=None, fast: bool = False,

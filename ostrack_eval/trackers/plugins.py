@@ -158,12 +158,28 @@ def takes_checkpoint(factory) -> bool:
     return bool(getattr(factory, "takes_checkpoint", False))
 
 
+def takes_ce_options(factory) -> bool:
+    return bool(getattr(factory, "takes_ce_options", False))
+
+
+def check_spec_flags(factory, spec, label: str) -> None:
+    """Refuse the flags ``factory`` would silently ignore: a checkpoint it does not load, or OSTrack's
+    candidate-elimination variants (``--no-ce``, ``--keep-ratio``, ``--ce-template``) for a tracker without CE,
+    either of which would make a run look like something it is not."""
+    if spec.checkpoint and not takes_checkpoint(factory):
+        raise UserError(f"tracker {label!r} takes no checkpoint (--checkpoint {spec.checkpoint})")
+    given = [flag for flag, on in (("--no-ce", spec.no_ce), ("--keep-ratio", spec.keep_ratio is not None),
+                                   ("--ce-template", spec.ce_template is not None)) if on]
+    if given and not takes_ce_options(factory):
+        raise UserError(f"tracker {label!r} has no candidate elimination to change ({', '.join(given)}: "
+                        "OSTrack trackers only)")
+
+
 def create(factory: Callable, context: TrackerContext, label: str) -> Any:
     """Build the tracker: ``factory.from_context(context, **options)`` when defined, else ``factory(context,
     **options)``. Failures to build are bad input (a wrong option, a missing file), one line."""
     options = context.spec.option_dict
-    if context.spec.checkpoint and not takes_checkpoint(factory):
-        raise UserError(f"tracker {label!r} takes no checkpoint (--checkpoint {context.spec.checkpoint})")
+    check_spec_flags(factory, context.spec, label)
     build = getattr(factory, "from_context", factory)
     try:
         tracker = build(context, **options)
