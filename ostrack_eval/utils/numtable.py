@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ostrack_eval.errors import UserError
-from ostrack_eval.utils.boxio import guess_delimiter, parse_boxes_fast
 from ostrack_eval.utils import readfile
+from ostrack_eval.utils.boxio import guess_delimiter, read_boxes
 
 
 # Below this many bytes a set of files is parsed one file at a time: importing pandas (~0.2 s) would cost
@@ -23,15 +23,9 @@ _BATCH_BYTES = b"0123456789.+-eE,\t \r\n"
 
 
 def read_table(path: Path, ncols: int | None = 4) -> np.ndarray:
-    """A numeric text table, fast: ``np.loadtxt`` on the common single-delimiter files, else the
-    tolerant :func:`~ostrack_eval.utils.boxio.parse_boxes` (mixed delimiters, exact error messages)."""
-    try:
-        text = readfile.read_text(path)
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read ({exc})") from None
-    return parse_boxes_fast(text, source=str(path), ncols=ncols)
+    """One numeric text table, as :func:`~ostrack_eval.utils.boxio.read_boxes` reads it (fast path for the
+    common single-delimiter files, exact error messages otherwise): the per-file fallback of a batch."""
+    return read_boxes(path, ncols)
 
 
 def _batch_key(data: bytes, ncols: int | None) -> tuple[str | None, int, int] | None:
