@@ -140,18 +140,24 @@ def _actor_pids() -> list[int]:
     return pids
 
 
-@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to find the actor processes")
-def test_an_actor_killed_mid_run_loses_nothing_and_writes_nothing_twice(ray_address, bench, reference, tmp_path,
-                                                                        monkeypatch):
-    results = tmp_path / "res"
-    writes: list[str] = []
+@pytest.fixture
+def writes(monkeypatch) -> list[str]:
+    """The sequence of every result the store writes in this test, in order (the driver is the only writer)."""
+    written: list[str] = []
     original = ResultStore.write
 
     def counting_write(self, bench_name, seq, boxes, times):
-        writes.append(seq)
+        written.append(seq)
         original(self, bench_name, seq, boxes, times)
 
     monkeypatch.setattr(ResultStore, "write", counting_write)
+    return written
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to find the actor processes")
+def test_an_actor_killed_mid_run_loses_nothing_and_writes_nothing_twice(ray_address, bench, reference, tmp_path,
+                                                                        writes):
+    results = tmp_path / "res"
     killed: list[int] = []
 
     def kill_one_actor_once_a_result_is_stored():
@@ -181,15 +187,7 @@ def test_an_actor_killed_mid_run_loses_nothing_and_writes_nothing_twice(ray_addr
 
 
 def test_a_node_lost_mid_run_loses_nothing_and_writes_nothing_twice(ray_cluster, bench, reference, tmp_path,
-                                                                     monkeypatch):
-    writes: list[str] = []
-    original = ResultStore.write
-
-    def counting_write(self, bench_name, seq, boxes, times):
-        writes.append(seq)
-        original(self, bench_name, seq, boxes, times)
-
-    monkeypatch.setattr(ResultStore, "write", counting_write)
+                                                                     writes):
     logged: list[str] = []
     options = _on_ray(results=tmp_path / "res")
     options.log = logged.append
